@@ -1,0 +1,556 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+import math
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.utils.checkpoint as cp
+from mmcv.cnn import build_norm_layer
+from mmcv.cnn.bricks.drop import build_dropout
+from mmcv.cnn.bricks.transformer import FFN, PatchEmbed
+from mmengine.model import BaseModule, ModuleList
+from mmengine.utils import to_2tuple
+from mmengine.utils.dl_utils import is_norm
+
+from mmsepvit.registry import MODELS
+from ..utils import WINDOW_TOKEN_MODES, SeparableSelfAttention, window_grid
+
+
+class SepViTBlock(BaseModule):
+    """One SepViT block: separable self-attention and an MLP, each with a
+    residual connection.
+
+    Args:
+        embed_dims (int): Number of channels ``C``.
+        num_heads (int): Number of attention heads.
+        window_size (int): Side of the attention windows in tokens.
+        mlp_ratio (float): Hidden width of the MLP relative to ``C``.
+            Defaults to 4.
+        drop_path_rate (float): Stochastic depth rate of both residual
+            branches. Defaults to 0.
+        drop_rate (float): Dropout after the attention projection and in the
+            MLP. Defaults to 0.
+        attn_drop_rate (float): Dropout on the attention maps.
+            Defaults to 0.
+        norm_cfg (dict): Config of the pre-norms.
+            Defaults to ``dict(type='LN', eps=1e-6)``.
+        act_cfg (dict): Activation of the MLP and of the window tokens.
+            Defaults to ``dict(type='GELU')``.
+        with_cp (bool): Use gradient checkpointing to save memory at the
+            cost of a second forward pass. Defaults to False.
+        attn_cfg (dict): Other arguments of
+            :class:`~mmsepvit.models.utils.SeparableSelfAttention`
+            (``with_pwa``, ``window_token``, ``num_windows``, ``qkv_bias``).
+            Defaults to an empty dict.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 window_size: int,
+                 mlp_ratio: float = 4.,
+                 drop_path_rate: float = 0.,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 act_cfg: dict = dict(type='GELU'),
+                 with_cp: bool = False,
+                 attn_cfg: dict = dict(),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.with_cp = with_cp
+        self.attn = SeparableSelfAttention(
+            embed_dims,
+            num_heads,
+            window_size,
+            attn_drop=attn_drop_rate,
+            proj_drop=drop_rate,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            **attn_cfg)
+        self.drop_path = build_dropout(
+            dict(type='DropPath', drop_prob=drop_path_rate))
+        self.ffn_norm = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.ffn = FFN(
+            embed_dims=embed_dims,
+            feedforward_channels=int(embed_dims * mlp_ratio),
+            num_fcs=2,
+            ffn_drop=drop_rate,
+            dropout_layer=dict(type='DropPath', drop_prob=drop_path_rate),
+            act_cfg=act_cfg,
+            add_identity=True)
+
+    def forward(self, x: torch.Tensor,
+                hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """``(B, H*W, C)`` tokens in, the same shape out."""
+
+        def _inner_forward(x):
+            x = x + self.drop_path(self.attn(x, hw_shape))
+            return self.ffn(self.ffn_norm(x), identity=x)
+
+        if self.with_cp and x.requires_grad:
+            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
+        return _inner_forward(x)
+
+
+class ConditionalPositionEncoding(BaseModule):
+    """Conditional position encoding (CPVT's PEG): ``x + DWConv3x3(x)``.
+
+    Args:
+        embed_dims (int): Number of channels.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self, embed_dims: int, init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.proj = nn.Conv2d(
+            embed_dims, embed_dims, 3, padding=1, groups=embed_dims)
+
+    def forward(self, x: torch.Tensor,
+                hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """``(B, H*W, C)`` tokens in, the same shape out."""
+        B, N, C = x.shape
+        feat = x.transpose(1, 2).view(B, C, *hw_shape)
+        return x + self.proj(feat).flatten(2).transpose(1, 2)
+
+
+class SepViTStage(BaseModule):
+    """A SepViT stage: an overlapping patch embedding, the blocks, and the
+    conditional position encoding after the first block.
+
+    Args:
+        in_channels (int): Channels of the input map.
+        embed_dims (int): Channels of the stage.
+        num_heads (int): Attention heads of every block.
+        window_sizes (Sequence[int]): Window size of each block.
+        is_stem (bool): The first stage embeds the image with a 7x7 stride-4
+            convolution; later stages merge with a 3x3 stride-2 one.
+        drop_path_rates (Sequence[float]): Stochastic depth of each block.
+        drop_rate (float): Dropout after the patch embedding and inside the
+            blocks. Defaults to 0.
+        block_cfgs (Sequence[dict]): Other arguments of each
+            :class:`SepViTBlock`.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 embed_dims: int,
+                 num_heads: int,
+                 window_sizes: Sequence[int],
+                 is_stem: bool,
+                 drop_path_rates: Sequence[float],
+                 drop_rate: float = 0.,
+                 block_cfgs: Sequence[dict] = (),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        # The authors' overlapping patch embeddings keep PyTorch's LN eps.
+        self.patch_embed = PatchEmbed(
+            in_channels=in_channels,
+            embed_dims=embed_dims,
+            kernel_size=7 if is_stem else 3,
+            stride=4 if is_stem else 2,
+            padding=3 if is_stem else 1,
+            norm_cfg=dict(type='LN'))
+        self.pos_drop = nn.Dropout(drop_rate)
+        self.blocks = ModuleList([
+            SepViTBlock(
+                embed_dims,
+                num_heads,
+                window_size,
+                drop_path_rate=drop_path_rate,
+                drop_rate=drop_rate,
+                **block_cfg) for window_size, drop_path_rate, block_cfg in
+            zip(window_sizes, drop_path_rates, block_cfgs)
+        ])
+        self.pos_block = ConditionalPositionEncoding(embed_dims)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int]]:
+        """
+        Args:
+            x (Tensor): A map of shape ``(B, C_in, H_in, W_in)``.
+
+        Returns:
+            tuple: Tokens ``(B, H*W, C)`` and the map size ``(H, W)``.
+        """
+        x, hw_shape = self.patch_embed(x)
+        x = self.pos_drop(x)
+        for i, block in enumerate(self.blocks):
+            x = block(x, hw_shape)
+            if i == 0:
+                x = self.pos_block(x, hw_shape)
+        return x, hw_shape
+
+
+@MODELS.register_module()
+class SepViT(BaseModule):
+    """SepViT: Separable Vision Transformer.
+
+    A PyTorch implementation of `SepViT: Separable Vision Transformer
+    <https://arxiv.org/abs/2203.15380>`_, faithful to the authors' code
+    (https://github.com/liwei109/SepViT): four stages at strides 4, 8, 16
+    and 32, each an overlapping patch embedding, blocks of depthwise and
+    pointwise separable self-attention, and a conditional position encoding
+    after the stage's first block. Grouped self-attention is a block whose
+    window is 14 instead of 7; by default the odd blocks of stages 2 and 3
+    are grouped, as in the authors' models.
+
+    The authors' ImageNet and dense-prediction code differ in two ways; both
+    are available:
+
+    - **Window tokens** (``window_token``): ``'per_window'`` learns one token
+      per window position at ``img_size`` (ImageNet model; other input sizes
+      raise), ``'zeros'`` uses fixed zeros (dense code), ``'shared'`` learns
+      one token per block shared by all windows (works at any size).
+    - **Blocks that see one window** (``single_window_pwa``): with False,
+      blocks whose window covers the whole ``img_size`` map are built as
+      plain multi-head self-attention over the whole map, with no pointwise
+      attention weights and no window token (ImageNet model: at 224 these
+      are stage 3's grouped blocks and stage 4). With True every block has
+      pointwise attention and runs it even over a single window (dense
+      code).
+
+    Inputs of any size work: each block zero-pads its map on the right and
+    bottom to whole windows and crops the result, as the authors' dense code
+    does (padded tokens are not masked).
+
+    Args:
+        arch (str | dict): SepViT architecture. If a string, one of
+            ``'lite'``, ``'tiny'``, ``'small'``, ``'base'`` (or ``'l'``,
+            ``'t'``, ``'s'``, ``'b'``). If a dict, it needs the keys
+            ``embed_dims``, ``depths`` and ``num_heads``, each a list of four
+            ints. Defaults to ``'tiny'``.
+        in_channels (int): Channels of the input images. Defaults to 3.
+        window_sizes (Sequence[Sequence[int]], optional): Window size of
+            every block, one list per stage. Defaults to None: 7, and 14 on
+            the odd blocks of stages 2 and 3.
+        window_token (str): ``'zeros'``, ``'shared'`` or ``'per_window'``.
+            Defaults to ``'zeros'``.
+        single_window_pwa (bool): Whether blocks that see one window at
+            ``img_size`` keep pointwise attention. Defaults to True.
+        img_size (int | tuple[int, int]): The input size the model is built
+            for; only used with ``window_token='per_window'`` or
+            ``single_window_pwa=False``. Defaults to 224.
+        mlp_ratio (float): MLP width relative to the channels.
+            Defaults to 4.
+        qkv_bias (bool): Whether the q/k/v projections have a bias.
+            Defaults to True.
+        drop_rate (float): Dropout rate. Defaults to 0.
+        attn_drop_rate (float): Attention dropout rate. Defaults to 0.
+        drop_path_rate (float): Stochastic depth, rising linearly from 0 to
+            this value over all blocks. Defaults to 0.1.
+        out_indices (Sequence[int] | int): Stages whose maps are returned
+            (negative indices count from the end). Defaults to -1.
+        frozen_stages (int): Stages ``0..frozen_stages`` (with their patch
+            embeddings, position encodings and output norms) are frozen;
+            -1 freezes nothing. Defaults to -1.
+        norm_eval (bool): Put normalisation layers in eval mode during
+            training, freezing the statistics of any BatchNorm. SepViT's own
+            norms are LayerNorms, which have none. Defaults to False.
+        with_cp (bool): Gradient checkpointing of every block.
+            Defaults to False.
+        norm_cfg (dict): Config of the block and output norms.
+            Defaults to ``dict(type='LN', eps=1e-6)``.
+        act_cfg (dict): Activation config. Defaults to
+            ``dict(type='GELU')``.
+        init_cfg (dict, optional): Initialization config, e.g.
+            ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
+            Without one, the authors' initialisation is used.
+            Defaults to None.
+
+    Returns (of ``forward``):
+        tuple[Tensor]: One ``(B, C_i, ceil(H / s_i), ceil(W / s_i))`` map per
+        ``out_indices`` entry, through its own LayerNorm, with strides
+        ``s = (4, 8, 16, 32)``.
+
+    Examples:
+        >>> import torch
+        >>> from mmsepvit.models import SepViT
+        >>> model = SepViT(arch='tiny', out_indices=(0, 1, 2, 3)).eval()
+        >>> for out in model(torch.rand(1, 3, 97, 131)):
+        ...     print(tuple(out.shape))
+        (1, 96, 25, 33)
+        (1, 192, 13, 17)
+        (1, 384, 7, 9)
+        (1, 768, 4, 5)
+    """
+    arch_zoo = {
+        **dict.fromkeys(
+            ['l', 'lite'], {
+                'embed_dims': [32, 64, 128, 256],
+                'depths': [1, 2, 6, 2],
+                'num_heads': [1, 2, 4, 8]
+            }),
+        **dict.fromkeys(
+            ['t', 'tiny'], {
+                'embed_dims': [96, 192, 384, 768],
+                'depths': [1, 2, 6, 2],
+                'num_heads': [3, 6, 12, 24]
+            }),
+        **dict.fromkeys(
+            ['s', 'small'], {
+                'embed_dims': [96, 192, 384, 768],
+                'depths': [1, 2, 14, 2],
+                'num_heads': [3, 6, 12, 24]
+            }),
+        **dict.fromkeys(
+            ['b', 'base'], {
+                'embed_dims': [128, 256, 512, 1024],
+                'depths': [1, 2, 14, 2],
+                'num_heads': [4, 8, 16, 32]
+            }),
+    }
+    num_stages = 4
+    # Stage strides and, for the default window sizes, the window of plain
+    # and of grouped blocks and the stages that alternate them.
+    strides = (4, 8, 16, 32)
+    window_size = 7
+    group_window_size = 14
+    grouped_stages = (1, 2)
+
+    def __init__(self,
+                 arch: Union[str, dict] = 'tiny',
+                 in_channels: int = 3,
+                 window_sizes: Optional[Sequence[Sequence[int]]] = None,
+                 window_token: str = 'zeros',
+                 single_window_pwa: bool = True,
+                 img_size: Union[int, Tuple[int, int]] = 224,
+                 mlp_ratio: float = 4.,
+                 qkv_bias: bool = True,
+                 drop_rate: float = 0.,
+                 attn_drop_rate: float = 0.,
+                 drop_path_rate: float = 0.1,
+                 out_indices: Union[int, Sequence[int]] = -1,
+                 frozen_stages: int = -1,
+                 norm_eval: bool = False,
+                 with_cp: bool = False,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 act_cfg: dict = dict(type='GELU'),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        self.arch_settings = self._parse_arch(arch)
+        self.embed_dims: List[int] = self.arch_settings['embed_dims']
+        self.depths: List[int] = self.arch_settings['depths']
+        self.num_heads: List[int] = self.arch_settings['num_heads']
+        self.window_sizes = self._parse_window_sizes(window_sizes)
+        if window_token not in WINDOW_TOKEN_MODES:
+            raise ValueError(f'window_token must be one of '
+                             f'{WINDOW_TOKEN_MODES}, got {window_token!r}.')
+        self.out_indices = self._parse_out_indices(out_indices)
+        if not (isinstance(frozen_stages, int)
+                and -1 <= frozen_stages < self.num_stages):
+            raise ValueError(
+                f'frozen_stages must be an int from -1 (nothing frozen) to '
+                f'{self.num_stages - 1} (all stages frozen), got '
+                f'{frozen_stages!r}.')
+        self.in_channels = in_channels
+        self.img_size = to_2tuple(img_size)
+        self.frozen_stages = frozen_stages
+        self.norm_eval = norm_eval
+
+        total_depth = sum(self.depths)
+        dpr = torch.linspace(0, drop_path_rate, total_depth).tolist()
+        map_size = self.img_size
+        self.stages = ModuleList()
+        for i in range(self.num_stages):
+            map_size = tuple(
+                math.ceil(s / (4 if i == 0 else 2)) for s in map_size)
+            block_cfgs = []
+            for window_size in self.window_sizes[i]:
+                grid = window_grid(map_size, window_size)
+                num_windows = grid[0] * grid[1]
+                block_cfgs.append(
+                    dict(
+                        mlp_ratio=mlp_ratio,
+                        attn_drop_rate=attn_drop_rate,
+                        norm_cfg=norm_cfg,
+                        act_cfg=act_cfg,
+                        with_cp=with_cp,
+                        attn_cfg=dict(
+                            with_pwa=single_window_pwa or num_windows > 1,
+                            window_token=window_token,
+                            num_windows=num_windows,
+                            qkv_bias=qkv_bias)))
+            first = sum(self.depths[:i])
+            self.stages.append(
+                SepViTStage(
+                    in_channels=in_channels if i == 0 else
+                    self.embed_dims[i - 1],
+                    embed_dims=self.embed_dims[i],
+                    num_heads=self.num_heads[i],
+                    window_sizes=self.window_sizes[i],
+                    is_stem=i == 0,
+                    drop_path_rates=dpr[first:first + self.depths[i]],
+                    drop_rate=drop_rate,
+                    block_cfgs=block_cfgs))
+
+        for i in self.out_indices:
+            self.add_module(f'norm{i}',
+                            build_norm_layer(norm_cfg, self.embed_dims[i])[1])
+
+    def _parse_arch(self, arch: Union[str, dict]) -> dict:
+        if isinstance(arch, str):
+            key = arch.lower()
+            if key not in self.arch_zoo:
+                raise ValueError(
+                    f'Unknown SepViT arch {arch!r}; choose one of '
+                    f'{sorted(set(self.arch_zoo))} or pass a dict with the '
+                    f"keys 'embed_dims', 'depths' and 'num_heads'.")
+            return self.arch_zoo[key]
+        if not isinstance(arch, dict):
+            raise TypeError(f'arch must be a str or a dict, got {arch!r}.')
+        essential_keys = ('embed_dims', 'depths', 'num_heads')
+        missing = [k for k in essential_keys if k not in arch]
+        if missing:
+            raise ValueError(f'A custom SepViT arch needs the keys '
+                             f'{list(essential_keys)}; {missing} missing.')
+        for key in essential_keys:
+            value = arch[key]
+            if (not isinstance(value, Sequence)
+                    or len(value) != self.num_stages
+                    or not all(isinstance(v, int) and v > 0 for v in value)):
+                raise ValueError(f'arch[{key!r}] must be {self.num_stages} '
+                                 f'positive ints, got {value!r}.')
+        for i, (dims, heads) in enumerate(
+                zip(arch['embed_dims'], arch['num_heads'])):
+            if dims % heads != 0:
+                raise ValueError(
+                    f'Stage {i}: embed_dims {dims} is not divisible by '
+                    f'num_heads {heads}; every stage needs whole heads.')
+        return {k: list(arch[k]) for k in essential_keys}
+
+    def _parse_window_sizes(
+            self, window_sizes: Optional[Sequence[Sequence[int]]]
+    ) -> List[List[int]]:
+        if window_sizes is None:
+            return [[
+                self.group_window_size if
+                (i in self.grouped_stages and j % 2 == 1) else
+                self.window_size for j in range(depth)
+            ] for i, depth in enumerate(self.depths)]
+        valid = (
+            isinstance(window_sizes, Sequence)
+            and len(window_sizes) == self.num_stages and all(
+                isinstance(stage, Sequence) and len(stage) == depth
+                and all(isinstance(w, int) and w > 0 for w in stage)
+                for stage, depth in zip(window_sizes, self.depths)))
+        if not valid:
+            raise ValueError(
+                f'window_sizes must hold one list of positive ints per '
+                f'stage, as long as its depth {self.depths}; got '
+                f'{window_sizes!r}.')
+        return [list(stage) for stage in window_sizes]
+
+    def _parse_out_indices(
+            self, out_indices: Union[int, Sequence[int]]) -> List[int]:
+        if isinstance(out_indices, int):
+            out_indices = [out_indices]
+        if not (isinstance(out_indices, Sequence) and out_indices and all(
+                isinstance(i, int) for i in out_indices)):
+            raise TypeError(f'out_indices must be an int or a non-empty '
+                            f'sequence of ints, got {out_indices!r}.')
+        parsed = []
+        for index in out_indices:
+            if not -self.num_stages <= index < self.num_stages:
+                raise ValueError(
+                    f'out_indices entry {index} is out of range; valid '
+                    f'stage indices are 0..{self.num_stages - 1} (or '
+                    f'-{self.num_stages}..-1 from the end).')
+            parsed.append(index % self.num_stages)
+        return sorted(set(parsed))
+
+    def init_weights(self):
+        if self.init_cfg is None:
+            self._init_weights_as_authors()
+        super().init_weights()
+
+    def _init_weights_as_authors(self):
+        # No mmengine initializer gives this for grouped convolutions: the
+        # authors' conv fan-out divides by the groups.
+        for m in self.modules():
+            if isinstance(m, nn.Linear):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.LayerNorm):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Conv2d):
+                fan_out = (m.kernel_size[0] * m.kernel_size[1] *
+                           m.out_channels // m.groups)
+                nn.init.normal_(m.weight, 0, math.sqrt(2.0 / fan_out))
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        if x.dim() != 4 or x.size(1) != self.in_channels:
+            raise ValueError(
+                f'SepViT expects images of shape (B, {self.in_channels}, H, '
+                f'W), got a tensor of shape {tuple(x.shape)}.')
+        outs = []
+        for i, stage in enumerate(self.stages):
+            x, hw_shape = stage(x)
+            if i in self.out_indices:
+                out = getattr(self, f'norm{i}')(x)
+                outs.append(
+                    out.view(-1, *hw_shape,
+                             self.embed_dims[i]).permute(0, 3, 1,
+                                                         2).contiguous())
+            if i < self.num_stages - 1:
+                x = x.transpose(1, 2).reshape(-1, self.embed_dims[i],
+                                              *hw_shape)
+        return tuple(outs)
+
+    def _freeze_stages(self):
+        for i in range(self.frozen_stages + 1):
+            modules = [self.stages[i]]
+            if i in self.out_indices:
+                modules.append(getattr(self, f'norm{i}'))
+            for module in modules:
+                module.eval()
+                for param in module.parameters():
+                    param.requires_grad = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self._freeze_stages()
+        if mode and self.norm_eval:
+            for m in self.modules():
+                if is_norm(m):
+                    m.eval()
+        return self
+
+    def get_layer_depth(self, param_name: str, prefix: str = ''):
+        """Get the layer-wise depth of a parameter, for layer-wise learning
+        rate decay.
+
+        Layer 0 is the stem, block ``j`` of stage ``i`` is layer
+        ``sum(depths[:i]) + j + 1``; a patch merging belongs to the last
+        block before it, a position encoding to the block before it and an
+        output norm to its stage's last block.
+
+        Args:
+            param_name (str): The name of the parameter.
+            prefix (str): The prefix of the backbone's parameters, e.g.
+                ``'backbone.'``. Defaults to ''.
+
+        Returns:
+            Tuple[int, int]: The layer-wise depth and the number of layers.
+        """
+        num_layers = sum(self.depths) + 2
+        if not param_name.startswith(prefix):
+            # Heads and necks come after the backbone.
+            return num_layers - 1, num_layers
+        names = param_name[len(prefix):].split('.')
+        if names[0].startswith('norm'):
+            return sum(self.depths[:int(names[0][4:]) + 1]), num_layers
+        stage_id = int(names[1])
+        first = sum(self.depths[:stage_id])
+        if names[2] == 'patch_embed':
+            layer_depth = first
+        elif names[2] == 'pos_block':
+            layer_depth = first + 1
+        else:  # 'blocks'
+            layer_depth = first + int(names[3]) + 1
+        return layer_depth, num_layers

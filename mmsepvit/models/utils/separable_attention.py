@@ -1,0 +1,224 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+import math
+from typing import Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import build_activation_layer, build_norm_layer
+from mmengine.model import BaseModule
+
+WINDOW_TOKEN_MODES = ('zeros', 'shared', 'per_window')
+
+
+def window_grid(hw_shape: Tuple[int, int],
+                window_size: int) -> Tuple[int, int]:
+    """Number of windows along H and W once the map is padded to whole
+    windows."""
+    return (math.ceil(hw_shape[0] / window_size),
+            math.ceil(hw_shape[1] / window_size))
+
+
+class SeparableSelfAttention(BaseModule):
+    """Separable self-attention of SepViT (Li et al., arXiv 2203.15380).
+
+    The attention branch of a SepViT block, computed as the authors' code
+    does it:
+
+    1. the ``(H, W)`` map is zero-padded on the right and bottom to whole
+       windows (the authors' dense-prediction code; nothing is masked) and
+       split into ``nw`` windows of ``M = window_size**2`` tokens;
+    2. a window token is prepended to every window and all tokens go through
+       one LayerNorm;
+    3. depthwise self-attention (DWA): multi-head self-attention inside each
+       window (one shared qkv projection for pixel and window tokens), plus
+       its normalised input;
+    4. pointwise self-attention (PWA): queries and keys come from the window
+       tokens after LayerNorm and GELU, the values are the windows' whole
+       feature maps (no value projection), plus those feature maps;
+    5. the padding is cropped and one output projection is applied.
+
+    A window of 14 laid over a map otherwise split into 7-windows is the
+    paper's grouped self-attention: it is the same computation.
+
+    Both attentions run as fused ``scaled_dot_product_attention`` calls over
+    all windows at once.
+
+    Args:
+        embed_dims (int): Number of input and output channels ``C``.
+        num_heads (int): Number of attention heads; ``C`` must be divisible
+            by it. DWA and PWA share the heads and the scale
+            ``(C / num_heads) ** -0.5``.
+        window_size (int): Side of the square windows in tokens.
+        with_pwa (bool): Whether to build pointwise self-attention and
+            window tokens. Without them the module is multi-head
+            self-attention over the whole map, as the authors' ImageNet
+            blocks whose window covers the whole 224 feature map.
+            Defaults to True.
+        window_token (str): How window tokens are made: ``'zeros'`` (fixed
+            zeros, the authors' dense-prediction code; any input size),
+            ``'shared'`` (one learned token shared by all windows; any input
+            size) or ``'per_window'`` (one learned token per window position,
+            the authors' ImageNet model; only inputs giving ``num_windows``
+            windows). Defaults to ``'zeros'``.
+        num_windows (int, optional): Number of window positions learned with
+            ``window_token='per_window'``. Defaults to None.
+        qkv_bias (bool): Whether the q/k/v projections have a bias.
+            Defaults to True.
+        attn_drop (float): Dropout on both attention maps. Defaults to 0.
+        proj_drop (float): Dropout after the output projection.
+            Defaults to 0.
+        norm_cfg (dict): Config of the LayerNorm over pixel and window
+            tokens. Defaults to ``dict(type='LN', eps=1e-6)``.
+        window_norm_cfg (dict): Config of the LayerNorm on window tokens
+            before PWA. Defaults to ``dict(type='LN')`` (eps 1e-5, as the
+            authors).
+        act_cfg (dict): Activation on window tokens before PWA.
+            Defaults to ``dict(type='GELU')``.
+        init_cfg (dict, optional): Initialization config. Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: int,
+                 window_size: int,
+                 with_pwa: bool = True,
+                 window_token: str = 'zeros',
+                 num_windows: Optional[int] = None,
+                 qkv_bias: bool = True,
+                 attn_drop: float = 0.,
+                 proj_drop: float = 0.,
+                 norm_cfg: dict = dict(type='LN', eps=1e-6),
+                 window_norm_cfg: dict = dict(type='LN'),
+                 act_cfg: dict = dict(type='GELU'),
+                 init_cfg: Optional[dict] = None):
+        super().__init__(init_cfg=init_cfg)
+        if embed_dims % num_heads != 0:
+            raise ValueError(f'embed_dims ({embed_dims}) must be divisible '
+                             f'by num_heads ({num_heads}).')
+        if window_token not in WINDOW_TOKEN_MODES:
+            raise ValueError(f'window_token must be one of '
+                             f'{WINDOW_TOKEN_MODES}, got {window_token!r}.')
+        if window_token == 'per_window' and with_pwa and not num_windows:
+            raise ValueError("window_token='per_window' needs num_windows.")
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.window_size = window_size
+        self.with_pwa = with_pwa
+        self.window_token_mode = window_token
+        self.attn_drop = attn_drop
+
+        self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
+        self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
+        if with_pwa:
+            if window_token == 'shared':
+                self.window_token = nn.Parameter(torch.zeros(1, embed_dims))
+            elif window_token == 'per_window':
+                self.window_token = nn.Parameter(
+                    torch.zeros(num_windows, embed_dims))
+            self.pwa_norm = build_norm_layer(window_norm_cfg, embed_dims)[1]
+            self.pwa_act = build_activation_layer(act_cfg)
+            self.pwa_qk = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)
+        self.proj = nn.Linear(embed_dims, embed_dims)
+        self.proj_drop = nn.Dropout(proj_drop)
+
+    def forward(self, x: torch.Tensor,
+                hw_shape: Tuple[int, int]) -> torch.Tensor:
+        """
+        Args:
+            x (Tensor): Tokens of shape ``(B, H*W, C)`` in raster order.
+            hw_shape (tuple[int, int]): The map size ``(H, W)``.
+
+        Returns:
+            Tensor: The attention branch output of shape ``(B, H*W, C)``.
+        """
+        if not self.with_pwa:
+            tokens = self.norm(x).unsqueeze(1)
+            x = self._depthwise_attention(tokens).squeeze(1)
+            return self.proj_drop(self.proj(x))
+
+        grid = window_grid(hw_shape, self.window_size)
+        windows = self._partition(x, hw_shape, grid)
+        tokens = torch.cat([self._window_tokens(windows, grid), windows], 2)
+        tokens = self._depthwise_attention(self.norm(tokens))
+        windows = self._pointwise_attention(tokens[:, :, 0], tokens[:, :, 1:])
+        x = self._reverse(windows, hw_shape, grid)
+        return self.proj_drop(self.proj(x))
+
+    def _partition(self, x: torch.Tensor, hw_shape: Tuple[int, int],
+                   grid: Tuple[int, int]) -> torch.Tensor:
+        """``(B, H*W, C)`` -> zero-padded windows ``(B, nw, M, C)``."""
+        B, _, C = x.shape
+        H, W = hw_shape
+        ws = self.window_size
+        x = x.view(B, H, W, C)
+        x = F.pad(x, (0, 0, 0, grid[1] * ws - W, 0, grid[0] * ws - H))
+        x = x.view(B, grid[0], ws, grid[1], ws, C).transpose(2, 3)
+        return x.reshape(B, grid[0] * grid[1], ws * ws, C)
+
+    def _reverse(self, windows: torch.Tensor, hw_shape: Tuple[int, int],
+                 grid: Tuple[int, int]) -> torch.Tensor:
+        """Windows ``(B, nw, M, C)`` -> cropped tokens ``(B, H*W, C)``."""
+        B, _, _, C = windows.shape
+        H, W = hw_shape
+        ws = self.window_size
+        x = windows.view(B, grid[0], grid[1], ws, ws, C).transpose(2, 3)
+        x = x.reshape(B, grid[0] * ws, grid[1] * ws, C)[:, :H, :W]
+        return x.reshape(B, H * W, C)
+
+    def _window_tokens(self, windows: torch.Tensor,
+                       grid: Tuple[int, int]) -> torch.Tensor:
+        """One token per window, shape ``(B, nw, 1, C)``."""
+        B, num_windows, _, C = windows.shape
+        if self.window_token_mode == 'zeros':
+            return windows.new_zeros(B, num_windows, 1, C)
+        token = self.window_token
+        if (self.window_token_mode == 'per_window'
+                and token.size(0) != num_windows):
+            raise ValueError(
+                f"window_token='per_window' learned {token.size(0)} window "
+                f'positions, but this feature map splits into '
+                f'{grid[0]}x{grid[1]}={num_windows} windows of '
+                f'{self.window_size}. Feed the size the model was built for '
+                f"(img_size) or use window_token='shared' or 'zeros', which "
+                f'work at any size.')
+        return token.view(1, -1, 1, C).expand(B, num_windows, 1, C)
+
+    def _depthwise_attention(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Self-attention inside each window plus its input.
+
+        Args:
+            tokens (Tensor): Normalised tokens ``(B, nw, L, C)``.
+        """
+        B, num_windows, L, C = tokens.shape
+        qkv = self.qkv(tokens).view(B * num_windows, L, 3, self.num_heads,
+                                    C // self.num_heads)
+        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        out = F.scaled_dot_product_attention(
+            q, k, v, dropout_p=self.attn_drop if self.training else 0.)
+        return out.transpose(1, 2).reshape(B, num_windows, L, C) + tokens
+
+    def _pointwise_attention(self, window_tokens: torch.Tensor,
+                             windows: torch.Tensor) -> torch.Tensor:
+        """Attention across windows plus its input.
+
+        Args:
+            window_tokens (Tensor): ``(B, nw, C)``, queries and keys.
+            windows (Tensor): ``(B, nw, M, C)``, the values: per head, a
+                window's ``M`` tokens of that head's channels.
+        """
+        B, num_windows, M, C = windows.shape
+        head_dims = C // self.num_heads
+        qk = self.pwa_qk(self.pwa_act(self.pwa_norm(window_tokens)))
+        q, k = qk.view(B, num_windows, 2, self.num_heads,
+                       head_dims).permute(2, 0, 3, 1, 4).unbind(0)
+        v = windows.reshape(B, num_windows, M, self.num_heads,
+                            head_dims).permute(0, 3, 1, 2, 4)
+        out = F.scaled_dot_product_attention(
+            q,
+            k,
+            v.reshape(B, self.num_heads, num_windows, M * head_dims),
+            dropout_p=self.attn_drop if self.training else 0.)
+        out = out.view(B, self.num_heads, num_windows, M, head_dims)
+        return out.permute(0, 2, 3, 1, 4).reshape(B, num_windows, M,
+                                                  C) + windows
