@@ -12,7 +12,7 @@ from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.utils import digit_version
 
 
-def _load_trusted_local_checkpoint(filename, map_location):
+def load_from_local(filename, map_location):
     """mmengine's local-file checkpoint loader, with ``weights_only=False``.
 
     PyTorch 2.6 changed ``torch.load`` to ``weights_only=True`` by default.
@@ -33,4 +33,4 @@ def apply_compat_shims() -> None:
     """Install the shims the running PyTorch needs."""
     if digit_version(torch.__version__) >= digit_version('2.6.0'):
         CheckpointLoader.register_scheme(
-            prefixes='', loader=_load_trusted_local_checkpoint, force=True)
+            prefixes='', loader=load_from_local, force=True)

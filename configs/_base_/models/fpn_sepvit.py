@@ -1,0 +1,7 @@
+_base_ = ['mmseg::_base_/models/fpn_r50.py', './sepvit_dense_backbone.py']
+
+model = dict(
+    pretrained=None,
+    backbone=dict(_delete_=True, **_base_.sepvit_backbone),
+    neck=dict(in_channels=[96, 192, 384, 768]),
+    decode_head=dict(num_classes=150))

@@ -1,0 +1,35 @@
+# Demo: Mask R-CNN + a SepViT-Lite from scratch on the generated shapes
+# (COCO layout, 128x128), a few CPU minutes.
+_base_ = [
+    '../_base_/models/mask_rcnn_sepvit.py',
+    '../_base_/datasets/shapes_det.py',
+    '../_base_/schedules/schedule_1x_adamw.py',
+    'mmdet::_base_/default_runtime.py'
+]
+model = dict(
+    backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
+    rpn_head=dict(in_channels=64, feat_channels=64),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=64),
+        bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=4),
+        mask_roi_extractor=dict(out_channels=64),
+        mask_head=dict(in_channels=64, conv_out_channels=64,
+                       num_classes=4)))
+
+max_epochs = 6
+train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, end=50),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        milestones=[5],
+        gamma=0.1)
+]
+optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
+auto_scale_lr = dict(base_batch_size=8)
+default_hooks = dict(
+    logger=dict(interval=10), checkpoint=dict(interval=3, max_keep_ckpts=2))

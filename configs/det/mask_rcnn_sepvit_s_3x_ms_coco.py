@@ -1,0 +1,4 @@
+_base_ = './mask_rcnn_sepvit_t_3x_ms_coco.py'
+
+model = dict(backbone=_base_.sepvit_small)
+optim_wrapper = dict(optimizer=dict(weight_decay=0.1))

@@ -1,0 +1,7 @@
+# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 1x (spec 5.3).
+_base_ = [
+    '../_base_/models/retinanet_sepvit.py',
+    'mmdet::_base_/datasets/coco_detection.py',
+    '../_base_/schedules/schedule_1x_adamw.py',
+    'mmdet::_base_/default_runtime.py'
+]

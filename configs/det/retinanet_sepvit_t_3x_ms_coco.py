@@ -1,0 +1,7 @@
+# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 3x multi-scale (spec 5.3).
+_base_ = [
+    '../_base_/models/retinanet_sepvit.py',
+    '../_base_/datasets/coco_detection_ms_crop.py',
+    '../_base_/schedules/schedule_3x_adamw.py',
+    'mmdet::_base_/default_runtime.py'
+]

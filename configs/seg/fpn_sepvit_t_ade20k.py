@@ -1,0 +1,24 @@
+# Semantic FPN + SepViT-T, ADE20K 512x512, 8 GPUs x 2 images, 80k iterations
+# (the authors' recipe, spec 5.2).
+_base_ = [
+    '../_base_/models/fpn_sepvit.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/schedules/schedule_80k.py',
+    'mmseg::_base_/default_runtime.py'
+]
+crop_size = (512, 512)
+model = dict(data_preprocessor=dict(size=crop_size))
+train_dataloader = dict(batch_size=2)
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=1e-4))
+param_scheduler = [
+    dict(
+        type='PolyLR',
+        power=0.9,
+        eta_min=1e-6,
+        begin=0,
+        end=80000,
+        by_epoch=False)
+]

@@ -1,0 +1,32 @@
+# UperNet + SepViT-T, ADE20K 512x512, 8 GPUs x 2 images, 160k iterations
+# (the authors' "Swin setting", spec 5.2).
+_base_ = [
+    '../_base_/models/upernet_sepvit.py', 'mmseg::_base_/datasets/ade20k.py',
+    'mmseg::_base_/schedules/schedule_160k.py',
+    'mmseg::_base_/default_runtime.py'
+]
+crop_size = (512, 512)
+model = dict(data_preprocessor=dict(size=crop_size))
+train_dataloader = dict(batch_size=2)
+
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(
+        type='AdamW', lr=6e-5, betas=(0.9, 0.999), weight_decay=0.01),
+    paramwise_cfg=dict(custom_keys={
+        'pos_block': dict(decay_mult=0.),
+        'norm': dict(decay_mult=0.)
+    }))
+param_scheduler = [
+    dict(
+        type='LinearLR', start_factor=1e-6, by_epoch=False, begin=0,
+        end=1500),
+    dict(
+        type='PolyLR',
+        power=1.0,
+        eta_min=0.0,
+        begin=1500,
+        end=160000,
+        by_epoch=False)
+]

@@ -1,0 +1,124 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""Evaluate a checkpoint of any mmsepvit config (top-1/top-5, mIoU or
+box/mask mAP, as the config's evaluator says).
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
+        [--show] [--show-dir DIR] [--tta] [--cfg-options ...]
+        [--launcher pytorch]
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.evaluator import DumpResults
+from mmengine.runner import Runner
+
+from mmsepvit.utils.preflight import MissingInputError, check_datasets
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--work-dir',
+        help='the dir to save the evaluation metrics (default: '
+        './work_dirs/CONFIG_NAME)')
+    parser.add_argument(
+        '--out', help='dump the predictions to this pickle file')
+    parser.add_argument(
+        '--show', action='store_true', help='show the predictions')
+    parser.add_argument(
+        '--show-dir', help='save the visualised predictions in this dir')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='the --show interval (s)')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='test-time augmentation, from the config\'s tta_model and '
+        'tta_pipeline')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args()
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def enable_visualization(cfg: Config, args) -> None:
+    """Switch on each host toolbox's visualisation hook its own way."""
+    hook = cfg.default_hooks.visualization
+    scope = cfg.get('default_scope')
+    if scope == 'mmpretrain':
+        hook.update(enable=True, show=args.show, wait_time=args.wait_time)
+        if args.show_dir:
+            hook.out_dir = args.show_dir
+    elif scope == 'mmseg':
+        hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+        if args.show_dir:
+            cfg.visualizer.save_dir = args.show_dir
+    elif scope == 'mmdet':
+        hook.update(draw=True, show=args.show, wait_time=args.wait_time)
+        if args.show_dir:
+            hook.test_out_dir = args.show_dir
+    else:
+        raise SystemExit(f'--show/--show-dir: unknown default_scope '
+                         f'{scope!r}; expected mmpretrain, mmseg or mmdet.')
+
+
+def build_config(args) -> Config:
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
+        './work_dirs',
+        osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta:
+        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
+            raise SystemExit(
+                f'--tta needs tta_model and tta_pipeline in the config; '
+                f'{args.config} has no '
+                f"{'tta_model' if 'tta_model' not in cfg else 'tta_pipeline'}"
+                f'.')
+        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    return cfg
+
+
+def main():
+    args = parse_args()
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        sys.exit('Error: --out must be a .pkl or .pickle file.')
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f'Error: checkpoint {args.checkpoint!r} does not exist.')
+    cfg = build_config(args)
+    try:
+        check_datasets(cfg, ['test_dataloader'])
+    except MissingInputError as error:
+        sys.exit(f'Error: {error}')
+    runner = Runner.from_cfg(cfg)
+    if args.out is not None:
+        runner.test_evaluator.metrics.append(
+            DumpResults(out_file_path=args.out))
+    metrics = runner.test()
+    print('Test metrics: ' + ', '.join(f'{k}: {v:.4f}' if isinstance(
+        v, float) else f'{k}: {v}' for k, v in metrics.items()))
+
+
+if __name__ == '__main__':
+    main()
