@@ -27,8 +27,8 @@ TASKS = {
         'train_dataloader.batch_size=2'
     ], ['mIoU', 'aAcc', 'mAcc']),
     'cls': ('configs/cls/sepvit_demo_shapes.py', [
-        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
-        'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=8'
+        'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
+        'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=8'
     ], ['accuracy/top1']),
     'det': ('configs/det/mask_rcnn_sepvit_demo_shapes.py', [
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
