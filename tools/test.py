@@ -7,14 +7,14 @@ box/mask mAP, as the config's evaluator says).
         [--launcher pytorch]
 """
 import argparse
-import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import Config, ConfigDict
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
+from mmsepvit.utils.cli import add_common_args, load_config
 from mmsepvit.utils.preflight import MissingInputError, check_datasets
 
 
@@ -22,10 +22,6 @@ def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument(
-        '--work-dir',
-        help='the dir to save the evaluation metrics (default: '
-        './work_dirs/CONFIG_NAME)')
     parser.add_argument(
         '--out', help='dump the predictions to this pickle file')
     parser.add_argument(
@@ -39,21 +35,8 @@ def parse_args():
         action='store_true',
         help='test-time augmentation, from the config\'s tta_model and '
         'tta_pipeline')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def enable_visualization(cfg: Config, args) -> None:
@@ -78,13 +61,7 @@ def enable_visualization(cfg: Config, args) -> None:
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)

@@ -7,13 +7,12 @@
 The config's ``default_scope`` (mmpretrain, mmseg or mmdet) picks the task.
 """
 import argparse
-import os
-import os.path as osp
 import sys
 
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmsepvit.utils.cli import add_common_args, load_config
 from mmsepvit.utils.preflight import (MissingInputError, check_datasets,
                                       check_pretrained)
 
@@ -21,10 +20,6 @@ from mmsepvit.utils.preflight import (MissingInputError, check_datasets,
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='train config file path')
-    parser.add_argument(
-        '--work-dir',
-        help='the dir to save logs and models (default: '
-        './work_dirs/CONFIG_NAME)')
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -40,33 +35,12 @@ def parse_args():
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual batch size')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config, e.g. '
-        'train_dataloader.batch_size=4')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
-    args = parser.parse_args()
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
-    return args
+    add_common_args(parser)
+    return parser.parse_args()
 
 
 def build_config(args) -> Config:
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
-        './work_dirs',
-        osp.splitext(osp.basename(args.config))[0])
+    cfg = load_config(args)
     if args.amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')

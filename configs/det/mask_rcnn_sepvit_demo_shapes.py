@@ -15,7 +15,13 @@ model = dict(
         bbox_head=dict(in_channels=64, fc_out_channels=256, num_classes=4),
         mask_roi_extractor=dict(out_channels=64),
         mask_head=dict(in_channels=64, conv_out_channels=64,
-                       num_classes=4)))
+                       num_classes=4)),
+    # A few small objects per image: far fewer proposals and RoIs than COCO.
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=500, max_per_img=100),
+        rcnn=dict(sampler=dict(num=64))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=20)))
 
 max_epochs = 6
 train_cfg = dict(max_epochs=max_epochs, val_interval=3)

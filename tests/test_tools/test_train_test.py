@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mmcv
 import pytest
 
 from mmsepvit.datasets import make_shapes_datasets
@@ -15,6 +16,7 @@ from mmsepvit.datasets import make_shapes_datasets
 REPO = Path(__file__).resolve().parents[2]
 TRAIN = str(REPO / 'tools' / 'train.py')
 TEST = str(REPO / 'tools' / 'test.py')
+IMAGE_DEMO = str(REPO / 'demo' / 'image_demo.py')
 NO_WORKERS = [
     f'{loader}.{key}={value}'
     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
@@ -25,15 +27,15 @@ TASKS = {
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
         'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
         'train_dataloader.batch_size=2'
-    ], ['mIoU', 'aAcc', 'mAcc']),
+    ], ['mIoU', 'aAcc', 'mAcc'], 'ade/images/validation/val2017_00000.jpg'),
     'cls': ('configs/cls/sepvit_demo_shapes.py', [
         'train_cfg.max_epochs=2', 'train_cfg.val_interval=2',
         'default_hooks.checkpoint.interval=2', 'train_dataloader.batch_size=8'
-    ], ['accuracy/top1']),
+    ], ['accuracy/top1'], 'imagenet/val/circle/val_00000.png'),
     'det': ('configs/det/mask_rcnn_sepvit_demo_shapes.py', [
         'train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4'
-    ], ['coco/bbox_mAP', 'coco/segm_mAP']),
+    ], ['coco/bbox_mAP', 'coco/segm_mAP'], 'coco/val2017/val2017_00000.jpg'),
 }
 
 
@@ -59,7 +61,7 @@ def _run(args, cwd):
 
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_train_then_test(task, shapes_workspace):
-    config, options, metric_names = TASKS[task]
+    config, options, metric_names, image = TASKS[task]
     work_dir = shapes_workspace / f'work_{task}'
     code, out = _run([
         TRAIN,
@@ -85,9 +87,19 @@ def test_train_then_test(task, shapes_workspace):
         assert f'{name}: ' in summary[0]
     assert pred_file.stat().st_size > 0
 
+    image = shapes_workspace / 'data' / 'shapes' / image
+    vis_file = work_dir / 'vis.png'
+    code, out = _run(
+        [IMAGE_DEMO, str(image),
+         str(REPO / config), checkpoint, '--out',
+         str(vis_file)], shapes_workspace)
+    assert code == 0, out[-4000:]
+    vis = mmcv.imread(str(vis_file))
+    assert vis.ndim == 3 and vis.shape[0] >= mmcv.imread(str(image)).shape[0]
+
 
 def test_resume_continues_from_the_last_checkpoint(shapes_workspace):
-    config, options, _ = TASKS['seg']
+    config, options, _, _ = TASKS['seg']
     work_dir = shapes_workspace / 'work_resume'
     common = [
         TRAIN,

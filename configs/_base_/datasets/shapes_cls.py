@@ -18,28 +18,23 @@ test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='PackInputs'),
 ]
+loader = dict(batch_size=32, num_workers=2, persistent_workers=True)
 train_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
+    **loader,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix='train',
         pipeline=train_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=True),
-)
+    sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
-    batch_size=32,
-    num_workers=2,
-    persistent_workers=True,
+    **loader,
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
         data_prefix='val',
         pipeline=test_pipeline),
-    sampler=dict(type='DefaultSampler', shuffle=False),
-)
+    sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))
 test_dataloader = val_dataloader
 test_evaluator = val_evaluator
