@@ -23,8 +23,8 @@ model = dict(
     test_cfg=dict(
         rpn=dict(nms_pre=500, max_per_img=100), rcnn=dict(max_per_img=20)))
 
-max_epochs = 6
-train_cfg = dict(max_epochs=max_epochs, val_interval=3)
+max_epochs = 4
+train_cfg = dict(max_epochs=max_epochs, val_interval=2)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, end=50),
     dict(
@@ -32,10 +32,10 @@ param_scheduler = [
         by_epoch=True,
         begin=0,
         end=max_epochs,
-        milestones=[5],
+        milestones=[3],
         gamma=0.1)
 ]
 optim_wrapper = dict(optimizer=dict(lr=1e-3, weight_decay=1e-4))
 auto_scale_lr = dict(base_batch_size=8)
 default_hooks = dict(
-    logger=dict(interval=10), checkpoint=dict(interval=3, max_keep_ckpts=2))
+    logger=dict(interval=10), checkpoint=dict(interval=2, max_keep_ckpts=2))
