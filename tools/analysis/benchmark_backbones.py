@@ -55,9 +55,11 @@ def throughput(models, batch, iters, warmup):
 
 def run(title, dense, size, batch_size, args):
     models = {
-        name: build().to(args.device).eval()
+        name: build().to(args.device)
         for name, build in candidates(dense).items()
     }
+    for model in models.values():
+        model.eval()  # some mmpretrain backbones' train() returns None
     batch = torch.rand(batch_size, 3, size, size, device=args.device)
     results = throughput(models, batch, args.iters, args.warmup)
     print(f'\n{title}: {size}x{size}, batch {batch_size}, {args.device}, '
