@@ -9,6 +9,8 @@ toolbox's inferencer, so any mmsepvit config works.
 """
 import argparse
 import os.path as osp
+import tempfile
+from pathlib import Path
 
 import mmcv
 from mmengine.config import Config
@@ -35,8 +37,9 @@ def visualise(args) -> None:
         from mmseg.apis import MMSegInferencer
         inferencer = MMSegInferencer(
             cfg, weights=args.checkpoint, device=args.device)
-        result = inferencer(args.image, return_vis=True)
-        image = result['visualization'][0]
+        # One image in: its visualisation comes back alone, not in a list.
+        image = inferencer(
+            args.image, return_vis=True, opacity=0.5)['visualization']
     elif scope == 'mmdet':
         from mmdet.apis import DetInferencer
         inferencer = DetInferencer(
@@ -48,8 +51,17 @@ def visualise(args) -> None:
         from mmpretrain.apis import ImageClassificationInferencer
         inferencer = ImageClassificationInferencer(
             cfg, pretrained=args.checkpoint, device=args.device)
-        image = inferencer(
-            args.image, return_vis=True, show=False)['visualization'][0]
+        # This inferencer hands its drawing back only through a folder.
+        with tempfile.TemporaryDirectory() as show_dir:
+            # Small images get room for the label text.
+            short_side = min(mmcv.imread(args.image).shape[:2])
+            inferencer(
+                args.image,
+                show_dir=show_dir,
+                resize=256 if short_side < 256 else None)
+            image = mmcv.imread(
+                osp.join(show_dir, Path(args.image).stem + '.png'),
+                channel_order='rgb')
     else:
         raise SystemExit(f'Unknown default_scope {scope!r} in {args.config}')
     mmcv.imwrite(mmcv.rgb2bgr(image), args.out)
