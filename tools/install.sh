@@ -47,8 +47,8 @@ pip_install() { "$PY" -m pip install --disable-pip-version-check -c "$CONSTRAINT
 step "install torch and torchvision"
 pip_install torch torchvision
 
-step "install the build tools mmcv needs (setuptools<81 for pkg_resources, ninja, numpy<2)"
-pip_install 'setuptools<81' wheel ninja psutil 'numpy<2'
+step "install the build tools mmcv needs (setuptools<82 for pkg_resources, ninja, numpy<2)"
+pip_install 'setuptools<82' wheel ninja psutil 'numpy<2'
 
 TORCH_TAG=$("$PY" -c 'import torch; print(torch.__version__.replace("+", "_"))')
 PY_TAG=$("$PY" -c 'import sys; print(f"cp{sys.version_info[0]}{sys.version_info[1]}")')

@@ -7,6 +7,8 @@ set -Eeuo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON=${PYTHON:-$( [ -x .venv/bin/python ] && echo .venv/bin/python || echo python )}
 TASK=${1:-seg}
+# mmengine 0.10.7 imports pkg_resources, which setuptools deprecates loudly.
+export PYTHONWARNINGS=${PYTHONWARNINGS:-"ignore:pkg_resources is deprecated:UserWarning"}
 case "$TASK" in
     seg) CONFIG=configs/seg/fpn_sepvit_demo_shapes.py ;;
     cls) CONFIG=configs/cls/sepvit_demo_shapes.py ;;
