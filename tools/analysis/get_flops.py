@@ -45,7 +45,8 @@ def main():
         counted, what = model, 'whole model'
     else:
         model.forward = model.extract_feat
-        counted, what = model, 'backbone + neck'
+        counted = model
+        what = 'backbone + neck' if model.with_neck else 'backbone'
     inputs = torch.rand(1, 3, *shape)
     with torch.no_grad():
         flops = flop_analyzer(counted, inputs).total()
