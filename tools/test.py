@@ -60,20 +60,50 @@ def enable_visualization(cfg: Config, args) -> None:
                          f'{scope!r}; expected mmpretrain, mmseg or mmdet.')
 
 
+# What mmpretrain's and mmdet's own test tools use when a config defines no
+# test-time augmentation: the test pipeline with and without a flip.
+DEFAULT_TTA_MODELS = dict(
+    mmpretrain=dict(type='AverageClsScoreTTA'),
+    mmdet=dict(
+        type='DetTTAModel',
+        tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
+                     max_per_img=100)))
+
+
+def enable_tta(cfg: Config, config_path: str) -> None:
+    """Wrap the model and the test pipeline for test-time augmentation."""
+    scope = cfg.get('default_scope')
+    if 'tta_model' not in cfg:
+        if scope not in DEFAULT_TTA_MODELS:
+            raise SystemExit(f'--tta: {config_path} defines no tta_model.')
+        cfg.tta_model = DEFAULT_TTA_MODELS[scope]
+    if 'tta_pipeline' not in cfg:
+        if scope not in DEFAULT_TTA_MODELS:
+            raise SystemExit(f'--tta: {config_path} defines no tta_pipeline.')
+        *transforms, pack = cfg.test_dataloader.dataset.pipeline
+        if scope == 'mmdet':
+            pack = dict(pack)
+            pack['meta_keys'] = tuple(pack.get('meta_keys', ())) + (
+                'flip', 'flip_direction')
+        cfg.tta_pipeline = transforms + [
+            dict(
+                type='TestTimeAug',
+                transforms=[[
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ], [pack]])
+        ]
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+
+
 def build_config(args) -> Config:
     cfg = load_config(args)
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:
-        if 'tta_model' not in cfg or 'tta_pipeline' not in cfg:
-            raise SystemExit(
-                f'--tta needs tta_model and tta_pipeline in the config; '
-                f'{args.config} has no '
-                f"{'tta_model' if 'tta_model' not in cfg else 'tta_pipeline'}"
-                f'.')
-        cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-        cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+        enable_tta(cfg, args.config)
     return cfg
 
 

@@ -87,6 +87,16 @@ def test_train_then_test(task, shapes_workspace):
         assert f'{name}: ' in summary[0]
     assert pred_file.stat().st_size > 0
 
+    if task != 'det':  # mmdet has no test-time augmentation for masks
+        code, out = _run([
+            TEST,
+            str(REPO / config), checkpoint, '--tta', '--work-dir',
+            str(work_dir), '--cfg-options', *NO_WORKERS
+        ], shapes_workspace)
+        assert code == 0, out[-4000:]
+        assert re.search(rf'Test metrics: .*{re.escape(metric_names[0])}: \d',
+                         out)
+
     image = shapes_workspace / 'data' / 'shapes' / image
     vis_file = work_dir / 'vis.png'
     code, out = _run(
