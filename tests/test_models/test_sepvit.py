@@ -312,3 +312,34 @@ def test_single_window_block_without_pwa_is_global_attention():
         ref = attn.proj(a.transpose(1, 2).reshape(2, 49, 32) + normed)
         torch.testing.assert_close(attn(x, (7, 7)), ref)
     assert not hasattr(attn, 'pwa_qk')
+
+
+def test_layer_wise_lr_decay_with_mmpretrain():
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    model = MODELS.build(
+        dict(
+            type='ImageClassifier',
+            backbone=dict(type='mmsepvit.SepViT', arch=SMALL_ARCH),
+            neck=dict(type='GlobalAveragePooling'),
+            head=dict(type='LinearClsHead', num_classes=4, in_channels=128)))
+    optim_wrapper = build_optim_wrapper(
+        model,
+        dict(
+            constructor='LearningRateDecayOptimWrapperConstructor',
+            optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
+            paramwise_cfg=dict(layer_decay_rate=0.5)))
+    names = {id(p): n for n, p in model.named_parameters()}
+    by_name = {
+        names[id(param)]: group['lr_scale']
+        for group in optim_wrapper.optimizer.param_groups
+        for param in group['params']
+    }
+    num_layers = sum(SMALL_ARCH['depths']) + 2
+    assert by_name['head.fc.weight'] == 1.0
+    assert by_name['backbone.stages.0.patch_embed.projection.weight'] == \
+        pytest.approx(0.5**(num_layers - 1))
+    assert by_name['backbone.stages.3.blocks.1.attn.qkv.weight'] == \
+        pytest.approx(0.5)
