@@ -1,13 +1,10 @@
 # UperNet + SepViT-T, ADE20K 512x512, 8 GPUs x 2 images, 160k iterations
 # (the authors' "Swin setting", spec 5.2).
 _base_ = [
-    '../_base_/models/upernet_sepvit.py', 'mmseg::_base_/datasets/ade20k.py',
+    '../_base_/models/upernet_sepvit.py', '../_base_/datasets/ade20k_bs2.py',
     'mmseg::_base_/schedules/schedule_160k.py',
     'mmseg::_base_/default_runtime.py'
 ]
-crop_size = (512, 512)
-model = dict(data_preprocessor=dict(size=crop_size))
-train_dataloader = dict(batch_size=2)
 
 optim_wrapper = dict(
     _delete_=True,
