@@ -13,7 +13,7 @@ from mmengine.utils import to_2tuple
 from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.registry import MODELS
-from ..utils import WINDOW_TOKEN_MODES, SeparableSelfAttention, window_grid
+from ..utils import SeparableSelfAttention, window_grid
 
 
 class SepViTBlock(BaseModule):
@@ -334,9 +334,6 @@ class SepViT(BaseModule):
         self.depths: List[int] = self.arch_settings['depths']
         self.num_heads: List[int] = self.arch_settings['num_heads']
         self.window_sizes = self._parse_window_sizes(window_sizes)
-        if window_token not in WINDOW_TOKEN_MODES:
-            raise ValueError(f'window_token must be one of '
-                             f'{WINDOW_TOKEN_MODES}, got {window_token!r}.')
         self.out_indices = self._parse_out_indices(out_indices)
         if not (isinstance(frozen_stages, int)
                 and -1 <= frozen_stages < self.num_stages):
