@@ -14,9 +14,11 @@ from mmsepvit.utils import flop_analyzer
 # Small enough for CPU tests, with grouped (14) windows in stages 1 and 2.
 SMALL_ARCH = dict(
     embed_dims=[16, 32, 64, 128], depths=[1, 2, 2, 2], num_heads=[1, 2, 4, 8])
-# The authors' ImageNet model: learned per-position window tokens, and no
-# pointwise attention in blocks that see a single window at 224.
-IMAGENET_MODE = dict(window_token='per_window', single_window_pwa=False)
+# The authors' ImageNet model: learned per-position window tokens, no
+# pointwise attention in blocks that see a single window at 224, and no
+# norms between stages.
+IMAGENET_MODE = dict(
+    window_token='per_window', single_window_pwa=False, stage_norms='outputs')
 
 
 def count_params(module):
@@ -91,20 +93,49 @@ def test_single_window_blocks_follow_the_authors():
     assert [b.attn.window_size for b in dense.stages[2].blocks] == [7, 14] * 3
 
 
+@pytest.mark.parametrize('stage_norms', ['main_path', 'outputs'])
 @pytest.mark.parametrize('out_indices', [
     c for r in range(1, 5) for c in itertools.combinations(range(4), r)
 ])
-def test_every_out_indices_combination(out_indices):
-    model = SepViT(SMALL_ARCH, out_indices=out_indices).eval()
+def test_every_out_indices_combination(out_indices, stage_norms):
+    torch.manual_seed(0)
+    model = SepViT(
+        SMALL_ARCH, out_indices=out_indices, stage_norms=stage_norms).eval()
+    full = SepViT(
+        SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms=stage_norms).eval()
+    full.load_state_dict(model.state_dict(), strict=False)
+    x = torch.rand(1, 3, 64, 48)
     with torch.no_grad():
-        outs = model(torch.rand(1, 3, 64, 48))
+        outs, all_outs = model(x), full(x)
     assert len(outs) == len(out_indices)
     for out, i in zip(outs, out_indices):
         stride = SepViT.strides[i]
         assert out.shape == (1, SMALL_ARCH['embed_dims'][i], 64 // stride,
                              math.ceil(48 / stride))
+        # out_indices only choose what is returned, never the network.
+        torch.testing.assert_close(out, all_outs[i])
     norms = {n for n, _ in model.named_children() if n.startswith('norm')}
-    assert norms == {f'norm{i}' for i in out_indices}
+    if stage_norms == 'main_path':
+        assert norms == {f'norm{i}' for i in range(4)}
+    else:
+        assert norms == {f'norm{i}' for i in out_indices}
+
+
+def test_stage_norms_choose_what_the_next_stage_sees():
+    torch.manual_seed(0)
+    main_path = SepViT(SMALL_ARCH, out_indices=(0, 1, 2, 3)).eval()
+    main_path.init_weights()
+    for i in range(4):
+        torch.nn.init.normal_(getattr(main_path, f'norm{i}').bias)
+    outputs = SepViT(
+        SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms='outputs').eval()
+    outputs.load_state_dict(main_path.state_dict())
+    x = torch.rand(1, 3, 64, 64)
+    with torch.no_grad():
+        a, b = main_path(x), outputs(x)
+    # Stage 1 sees the image either way; later stages see different maps.
+    torch.testing.assert_close(a[0], b[0])
+    assert all((p - q).abs().max() > 0.1 for p, q in zip(a[1:], b[1:]))
 
 
 def test_negative_out_indices():
@@ -233,6 +264,7 @@ def test_layer_depth_is_monotonic_and_in_range():
     (dict(arch=SMALL_ARCH, frozen_stages=4), ValueError, '-1'),
     (dict(arch=SMALL_ARCH, frozen_stages=-2), ValueError, '-1'),
     (dict(arch=SMALL_ARCH, window_token='learned'), ValueError, 'per_window'),
+    (dict(arch=SMALL_ARCH, stage_norms='after'), ValueError, 'main_path'),
     (dict(arch=SMALL_ARCH, window_sizes=[[7]] * 4), ValueError, 'depth'),
 ])
 def test_bad_arguments_fail_at_construction(kwargs, error, match):
@@ -303,7 +335,8 @@ def test_separable_attention_matches_the_authors_dataflow(
 
 def test_single_window_block_without_pwa_is_global_attention():
     torch.manual_seed(0)
-    attn = SeparableSelfAttention(32, 4, 7, with_pwa=False).eval()
+    attn = SeparableSelfAttention(
+        32, 4, 7, input_resolution=(7, 7), single_window_pwa=False).eval()
     x = torch.randn(2, 49, 32)
     with torch.no_grad():
         normed = attn.norm(x)

@@ -1,91 +1,37 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-import importlib.util
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
 import torch
+from authors_checkpoints import (CONVERTER, authors_whole_model,
+                                 backbone_part, build_model, load_converter)
+from sepvit_reference import authors_state_dict
 
 from mmsepvit.models import SepViT
 
-REPO = Path(__file__).resolve().parents[2]
-CONVERTER = REPO / 'tools' / 'model_converters' / 'sepvit2mmsepvit.py'
-
-LITE = dict(embed_dims=[32, 64, 128, 256], depths=[1, 2, 6, 2])
+IMAGENET_MODE = dict(
+    window_token='per_window', single_window_pwa=False, stage_norms='outputs')
 
 
-def _load_converter():
-    spec = importlib.util.spec_from_file_location('sepvit2mmsepvit',
-                                                  CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def authors_lite_state_dict(dense=False):
-    """Keys and shapes of the authors' SepViT-Lite (spec section 7.9).
-
-    ImageNet (``dense=False``): blocks whose window covers the whole 224
-    map have no PSA weights and no window tokens; the model ends with
-    ``norm`` and a 1000-way ``head``. Dense (``dense=True``): every block
-    has PSA weights, no window tokens, and ``norm_list`` output norms.
-    """
-    sd = {}
-    dims, depths = LITE['embed_dims'], LITE['depths']
-    size, in_dims = 224, 3
-    for i, (c, depth) in enumerate(zip(dims, depths)):
-        k = 7 if i == 0 else 3
-        size = size // 4 if i == 0 else size // 2
-        sd[f'patch_embeds.{i}.proj.weight'] = torch.randn(c, in_dims, k, k)
-        sd[f'patch_embeds.{i}.proj.bias'] = torch.randn(c)
-        sd[f'patch_embeds.{i}.norm.weight'] = torch.randn(c)
-        sd[f'patch_embeds.{i}.norm.bias'] = torch.randn(c)
-        sd[f'pos_block.{i}.proj.0.weight'] = torch.randn(c, 1, 3, 3)
-        sd[f'pos_block.{i}.proj.0.bias'] = torch.randn(c)
-        for j in range(depth):
-            ws = 14 if i in (1, 2) and j % 2 else 7
-            win_num = (size // ws)**2
-            p = f'blocks.{i}.{j}.'
-            for name, shape in [('norm1', (c, )), ('norm2', (c, )),
-                                ('mlp.fc1', (4 * c, c)),
-                                ('mlp.fc2', (c, 4 * c)),
-                                ('attn.DSA_qkv', (3 * c, c)),
-                                ('attn.proj', (c, c))]:
-                sd[p + name + '.weight'] = torch.randn(*shape)
-                sd[p + name + '.bias'] = torch.randn(shape[0])
-            if dense or win_num > 1:
-                sd[p + 'attn.PSA_qk.weight'] = torch.randn(2 * c, c)
-                sd[p + 'attn.PSA_qk.bias'] = torch.randn(2 * c)
-                sd[p + 'attn.win_tokens_norm.weight'] = torch.randn(c)
-                sd[p + 'attn.win_tokens_norm.bias'] = torch.randn(c)
-            if not dense and win_num > 1:
-                sd[p + 'win_tokens'] = torch.randn(1, win_num, 1, c)
-        if dense:
-            sd[f'norm_list.{i}.weight'] = torch.randn(c)
-            sd[f'norm_list.{i}.bias'] = torch.randn(c)
-        in_dims = c
-    sd['norm.weight'] = torch.randn(dims[-1])
-    sd['norm.bias'] = torch.randn(dims[-1])
-    if not dense:
-        sd['head.weight'] = torch.randn(1000, dims[-1])
-        sd['head.bias'] = torch.randn(1000)
-    return sd
-
-
-def _backbone_part(converted):
-    return {
-        k[len('backbone.'):]: v
-        for k, v in converted.items() if k.startswith('backbone.')
-    }
+def _run_converter(src, dst):
+    result = subprocess.run(
+        [sys.executable, str(CONVERTER), str(src),
+         str(dst)],
+        capture_output=True,
+        text=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
 
 
 def test_imagenet_checkpoint_loads_exactly():
-    authors = authors_lite_state_dict()
-    converted = _load_converter().convert_sepvit({'model': authors})
+    authors = authors_state_dict('lite', dense=False)
+    converted, report = load_converter().convert_sepvit({'model': authors})
     assert converted['head.fc.weight'] is authors['head.weight']
-    model = SepViT(
-        'lite', window_token='per_window', single_window_pwa=False)
-    model.load_state_dict(_backbone_part(converted), strict=True)
+    assert len(report['converted']) == len(authors)
+    assert report['kept'] == report['dropped'] == []
+    model = SepViT('lite', **IMAGENET_MODE)
+    model.load_state_dict(backbone_part(converted), strict=True)
     torch.testing.assert_close(
         model.stages[1].blocks[0].attn.window_token,
         authors['blocks.1.0.win_tokens'].view(16, 32 * 2))
@@ -96,12 +42,12 @@ def test_imagenet_checkpoint_loads_exactly():
 
 
 def test_imagenet_checkpoint_into_dense_model_misses_only_new_keys():
-    converted = _load_converter().convert_sepvit(
-        {'model': authors_lite_state_dict()})
+    converted, _ = load_converter().convert_sepvit(
+        {'model': authors_state_dict('lite', dense=False)})
     model = SepViT('lite', out_indices=(0, 1, 2, 3))
-    result = model.load_state_dict(_backbone_part(converted), strict=False)
+    result = model.load_state_dict(backbone_part(converted), strict=False)
     # New downstream (spec 3.7): PWA of the blocks that saw one window at
-    # 224 (stage 3's grouped blocks, stage 4) and stages 1-3's output norms.
+    # 224 (stage 3's grouped blocks, stage 4) and stages 1-3's norms.
     single_window_blocks = [(2, 1), (2, 3), (2, 5), (3, 0), (3, 1)]
     expected_missing = {
         f'stages.{i}.blocks.{j}.attn.{name}.{p}'
@@ -114,17 +60,76 @@ def test_imagenet_checkpoint_into_dense_model_misses_only_new_keys():
     assert all(k.endswith('window_token') for k in result.unexpected_keys)
 
 
-def test_dense_checkpoint_with_backbone_prefix(tmp_path):
+def test_dense_backbone_checkpoint(tmp_path):
     authors = {
         f'backbone.{k}': v
-        for k, v in authors_lite_state_dict(dense=True).items()
+        for k, v in authors_state_dict('lite', dense=True).items()
     }
     src, dst = tmp_path / 'authors.pth', tmp_path / 'out' / 'converted.pth'
     torch.save({'state_dict': authors, 'meta': {}}, src)
-    subprocess.run([sys.executable, str(CONVERTER), str(src), str(dst)],
-                   check=True)
+    out = _run_converter(src, dst)
+    assert 'Dropped 4 tensors' in out
+    for key in ('backbone.norm.weight', 'backbone.head.bias'):
+        assert key in out
     converted = torch.load(dst, weights_only=True)['state_dict']
     model = SepViT('lite', out_indices=(0, 1, 2, 3))
-    model.load_state_dict(_backbone_part(converted), strict=True)
+    model.load_state_dict(backbone_part(converted), strict=True)
     torch.testing.assert_close(model.norm1.weight,
                                authors['backbone.norm_list.1.weight'])
+
+
+# Names of the neck and head weights in the authors' mmdet 2.x / mmseg 0.x
+# models, which mmdet 3 / mmseg 1 keep.
+HOST_KEYS = {
+    'configs/det/retinanet_sepvit_t_1x_coco.py': [
+        'neck.lateral_convs.0.conv.weight', 'neck.fpn_convs.4.conv.weight',
+        'bbox_head.cls_convs.3.conv.weight', 'bbox_head.retina_cls.weight',
+        'bbox_head.retina_reg.bias'
+    ],
+    'configs/det/mask_rcnn_sepvit_t_1x_coco.py': [
+        'rpn_head.rpn_conv.weight', 'rpn_head.rpn_cls.weight',
+        'roi_head.bbox_head.shared_fcs.1.weight',
+        'roi_head.bbox_head.fc_reg.weight',
+        'roi_head.mask_head.convs.3.conv.weight',
+        'roi_head.mask_head.upsample.weight',
+        'roi_head.mask_head.conv_logits.bias'
+    ],
+    'configs/seg/upernet_sepvit_t_ade20k.py': [
+        'decode_head.psp_modules.3.1.conv.weight',
+        'decode_head.fpn_bottleneck.bn.running_var',
+        'decode_head.conv_seg.weight', 'auxiliary_head.convs.0.conv.weight'
+    ],
+    'configs/seg/fpn_sepvit_t_ade20k.py': [
+        'neck.lateral_convs.3.conv.weight',
+        'decode_head.scale_heads.3.0.conv.weight'
+    ],
+}
+
+
+@pytest.mark.parametrize('config', sorted(HOST_KEYS))
+def test_whole_detector_and_segmentor_checkpoints(config, tmp_path):
+    authors = authors_whole_model(config)
+    assert set(HOST_KEYS[config]) <= set(authors)
+    src, dst = tmp_path / 'authors.pth', tmp_path / 'converted.pth'
+    torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
+    out = _run_converter(src, dst)
+    converted = torch.load(dst, weights_only=True)['state_dict']
+    model = build_model(config, seed=1)
+    model.load_state_dict(converted, strict=True)
+    state = model.state_dict()
+    host = [k for k in authors if not k.startswith('backbone.')]
+    for key in host:
+        assert torch.equal(state[key], authors[key]), key
+    torch.testing.assert_close(state['backbone.norm2.bias'],
+                               authors['backbone.norm_list.2.bias'])
+    assert f'Kept {len(host)} tensors under their own names' in out
+    for group in sorted({k.split('.')[0] for k in host}):
+        assert f'{group}.* (' in out
+    assert 'backbone.head.weight' in out  # dropped, and said so
+
+
+def test_unknown_backbone_key_is_named():
+    authors = authors_state_dict('lite', dense=True)
+    authors['blocks.0.0.attn.relative_position_bias_table'] = torch.zeros(1)
+    with pytest.raises(KeyError, match='relative_position_bias_table'):
+        load_converter().convert_sepvit(authors)

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import mmcv
 import pytest
+import torch
+from authors_checkpoints import CONVERTER, authors_whole_model
 
 from mmsepvit.datasets import make_shapes_datasets
 
@@ -152,3 +154,51 @@ def test_missing_pretrained_weights_is_one_clear_message(shapes_workspace):
             in out)
     assert 'model.backbone.init_cfg=None' in out
     assert 'Traceback' not in out
+
+
+# A real RetinaNet and UperNet config pointed at the shapes data (the
+# detector fine-tuned to its four classes), at a small test size.
+AUTHORS_MODELS = {
+    'configs/det/retinanet_sepvit_t_1x_coco.py': ({
+        'model.bbox_head.num_classes': 4,
+        'model.test_cfg.score_thr': 0.0,  # untrained: keep every box
+    }, [
+        'test_dataloader.dataset.data_root=data/shapes/coco/',
+        'test_dataloader.dataset.metainfo.classes='
+        '[circle,square,triangle,cross]',
+        'test_dataloader.dataset.pipeline.1.scale=(256,256)',
+        'test_evaluator.ann_file='
+        'data/shapes/coco/annotations/instances_val2017.json',
+    ], 'coco/bbox_mAP'),
+    'configs/seg/upernet_sepvit_t_ade20k.py': ({}, [
+        'test_dataloader.dataset.data_root=data/shapes/ade',
+        'test_dataloader.dataset.pipeline.1.scale=(256,128)',
+    ], 'mIoU'),
+}
+
+
+@pytest.mark.parametrize('config', sorted(AUTHORS_MODELS))
+def test_converted_authors_checkpoint_runs_in_test_py(config,
+                                                      shapes_workspace):
+    model_options, data_options, metric = AUTHORS_MODELS[config]
+    work_dir = shapes_workspace / ('authors_' + Path(config).stem)
+    work_dir.mkdir()
+    authors = authors_whole_model(config, cfg_options=model_options)
+    src, dst = work_dir / 'authors.pth', work_dir / 'converted.pth'
+    torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
+    code, out = _run([str(CONVERTER), str(src), str(dst)], shapes_workspace)
+    assert code == 0, out[-3000:]
+    code, out = _run([
+        TEST,
+        str(REPO / config),
+        str(dst), '--work-dir',
+        str(work_dir), '--cfg-options',
+        *[f'{k}={v}' for k, v in model_options.items()], *data_options,
+        'test_dataloader.num_workers=0',
+        'test_dataloader.persistent_workers=False'
+    ], shapes_workspace)
+    assert code == 0, out[-4000:]
+    assert re.search(rf'Test metrics: .*{re.escape(metric)}: \d', out), \
+        out[-3000:]
+    for warning in ('missing keys', 'unexpected key', 'size mismatch'):
+        assert warning not in out, out[-3000:]

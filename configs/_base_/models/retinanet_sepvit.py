@@ -1,6 +1,7 @@
-# The authors feed all four stages to an FPN with start_level=1; feeding
-# stages 2-4 with start_level=0 is the same network without the unused
-# stage-1 output norm.
+# The authors feed all four stages to an FPN with start_level=1. Returning
+# stages 2-4 to an FPN with start_level=0 is the same network (the same
+# neck and head keys) without a stage-1 map nobody reads; stage 1's norm is
+# on the main path and exists either way.
 _base_ = [
     'mmdet::_base_/models/retinanet_r50_fpn.py', './sepvit_dense_backbone.py'
 ]

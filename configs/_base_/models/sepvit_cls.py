@@ -1,6 +1,7 @@
 # SepViT image classifier as the authors' ImageNet model: learned window
 # token per window position at 224, no pointwise attention in blocks whose
-# window covers the whole map, LayerNorm -> average pooling -> linear head.
+# window covers the whole map, no norms between stages, and LayerNorm ->
+# average pooling -> linear head.
 custom_imports = dict(imports=['mmsepvit'], allow_failed_imports=False)
 model = dict(
     type='ImageClassifier',
@@ -10,6 +11,7 @@ model = dict(
         img_size=224,
         window_token='per_window',
         single_window_pwa=False,
+        stage_norms='outputs',
         drop_path_rate=0.2),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(

@@ -1,12 +1,15 @@
 # The SepViT backbone of the dense-prediction configs (seg/ and det/): the
 # authors' dense code (zero window tokens, pointwise attention in every
-# block, an output LayerNorm per stage), initialised from an mmsepvit
-# ImageNet checkpoint (trained with configs/cls/ or converted from the
-# authors' with tools/model_converters/sepvit2mmsepvit.py).
+# block, a LayerNorm ending every stage on the main path), initialised from
+# an mmsepvit ImageNet checkpoint (trained with configs/cls/ or converted
+# from the authors' with tools/model_converters/sepvit2mmsepvit.py).
 custom_imports = dict(imports=['mmsepvit'], allow_failed_imports=False)
 sepvit_backbone = dict(
     type='mmsepvit.SepViT',
     arch='tiny',
+    window_token='zeros',
+    single_window_pwa=True,
+    stage_norms='main_path',
     out_indices=(0, 1, 2, 3),
     drop_path_rate=0.2,
     init_cfg=dict(

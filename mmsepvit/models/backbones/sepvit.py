@@ -1,5 +1,7 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import itertools
 import math
+import operator
 from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
@@ -13,7 +15,7 @@ from mmengine.utils import to_2tuple
 from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.registry import MODELS
-from ..utils import SeparableSelfAttention, window_grid
+from ..utils import ConditionalPositionEncoding, SeparableSelfAttention
 
 
 class SepViTBlock(BaseModule):
@@ -24,6 +26,10 @@ class SepViTBlock(BaseModule):
         embed_dims (int): Number of channels ``C``.
         num_heads (int): Number of attention heads.
         window_size (int): Side of the attention windows in tokens.
+        input_resolution (tuple[int, int], optional): The ``(H, W)`` map
+            size the model is built for; see
+            :class:`~mmsepvit.models.utils.SeparableSelfAttention`.
+            Defaults to None.
         mlp_ratio (float): Hidden width of the MLP relative to ``C``.
             Defaults to 4.
         drop_path_rate (float): Stochastic depth rate of both residual
@@ -40,7 +46,7 @@ class SepViTBlock(BaseModule):
             cost of a second forward pass. Defaults to False.
         attn_cfg (dict): Other arguments of
             :class:`~mmsepvit.models.utils.SeparableSelfAttention`
-            (``with_pwa``, ``window_token``, ``num_windows``, ``qkv_bias``).
+            (``window_token``, ``single_window_pwa``, ``qkv_bias``).
             Defaults to an empty dict.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
@@ -49,6 +55,7 @@ class SepViTBlock(BaseModule):
                  embed_dims: int,
                  num_heads: int,
                  window_size: int,
+                 input_resolution: Optional[Tuple[int, int]] = None,
                  mlp_ratio: float = 4.,
                  drop_path_rate: float = 0.,
                  drop_rate: float = 0.,
@@ -64,6 +71,7 @@ class SepViTBlock(BaseModule):
             embed_dims,
             num_heads,
             window_size,
+            input_resolution=input_resolution,
             attn_drop=attn_drop_rate,
             proj_drop=drop_rate,
             norm_cfg=norm_cfg,
@@ -94,27 +102,6 @@ class SepViTBlock(BaseModule):
         return _inner_forward(x)
 
 
-class ConditionalPositionEncoding(BaseModule):
-    """Conditional position encoding (CPVT's PEG): ``x + DWConv3x3(x)``.
-
-    Args:
-        embed_dims (int): Number of channels.
-        init_cfg (dict, optional): Initialization config. Defaults to None.
-    """
-
-    def __init__(self, embed_dims: int, init_cfg: Optional[dict] = None):
-        super().__init__(init_cfg=init_cfg)
-        self.proj = nn.Conv2d(
-            embed_dims, embed_dims, 3, padding=1, groups=embed_dims)
-
-    def forward(self, x: torch.Tensor,
-                hw_shape: Tuple[int, int]) -> torch.Tensor:
-        """``(B, H*W, C)`` tokens in, the same shape out."""
-        B, N, C = x.shape
-        feat = x.transpose(1, 2).view(B, C, *hw_shape)
-        return x + self.proj(feat).flatten(2).transpose(1, 2)
-
-
 class SepViTStage(BaseModule):
     """A SepViT stage: an overlapping patch embedding, the blocks, and the
     conditional position encoding after the first block.
@@ -124,13 +111,17 @@ class SepViTStage(BaseModule):
         embed_dims (int): Channels of the stage.
         num_heads (int): Attention heads of every block.
         window_sizes (Sequence[int]): Window size of each block.
-        is_stem (bool): The first stage embeds the image with a 7x7 stride-4
-            convolution; later stages merge with a 3x3 stride-2 one.
+        patch_size (int): Kernel of the patch embedding convolution, odd; it
+            pads ``patch_size // 2``, so the map shrinks to
+            ``ceil(H / stride)``.
+        stride (int): Stride of the patch embedding.
         drop_path_rates (Sequence[float]): Stochastic depth of each block.
+        input_resolution (tuple[int, int], optional): The stage's map size
+            at the size the model is built for. Defaults to None.
         drop_rate (float): Dropout after the patch embedding and inside the
             blocks. Defaults to 0.
-        block_cfgs (Sequence[dict]): Other arguments of each
-            :class:`SepViTBlock`.
+        block_cfg (dict): Other arguments of every :class:`SepViTBlock`.
+            Defaults to an empty dict.
         init_cfg (dict, optional): Initialization config. Defaults to None.
     """
 
@@ -139,19 +130,21 @@ class SepViTStage(BaseModule):
                  embed_dims: int,
                  num_heads: int,
                  window_sizes: Sequence[int],
-                 is_stem: bool,
+                 patch_size: int,
+                 stride: int,
                  drop_path_rates: Sequence[float],
+                 input_resolution: Optional[Tuple[int, int]] = None,
                  drop_rate: float = 0.,
-                 block_cfgs: Sequence[dict] = (),
+                 block_cfg: dict = dict(),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
         # The authors' overlapping patch embeddings keep PyTorch's LN eps.
         self.patch_embed = PatchEmbed(
             in_channels=in_channels,
             embed_dims=embed_dims,
-            kernel_size=7 if is_stem else 3,
-            stride=4 if is_stem else 2,
-            padding=3 if is_stem else 1,
+            kernel_size=patch_size,
+            stride=stride,
+            padding=patch_size // 2,
             norm_cfg=dict(type='LN'))
         self.pos_drop = nn.Dropout(drop_rate)
         self.blocks = ModuleList([
@@ -159,10 +152,12 @@ class SepViTStage(BaseModule):
                 embed_dims,
                 num_heads,
                 window_size,
+                input_resolution=input_resolution,
                 drop_path_rate=drop_path_rate,
                 drop_rate=drop_rate,
-                **block_cfg) for window_size, drop_path_rate, block_cfg in
-            zip(window_sizes, drop_path_rates, block_cfgs)
+                **block_cfg)
+            for window_size, drop_path_rate in zip(window_sizes,
+                                                   drop_path_rates)
         ])
         self.pos_block = ConditionalPositionEncoding(embed_dims)
 
@@ -196,24 +191,49 @@ class SepViT(BaseModule):
     window is 14 instead of 7; by default the odd blocks of stages 2 and 3
     are grouped, as in the authors' models.
 
-    The authors' ImageNet and dense-prediction code differ in two ways; both
-    are available:
+    The authors' ImageNet and dense-prediction code compute different
+    networks. Three arguments choose between them, and mmsepvit's configs set
+    all three (the defaults are the dense code):
+
+    ====================  ======================  ==========================
+    argument              ImageNet (configs/cls)  dense (configs/seg, det)
+    ====================  ======================  ==========================
+    ``window_token``      ``'per_window'``        ``'zeros'``
+    ``single_window_pwa`` False                   True
+    ``stage_norms``       ``'outputs'``           ``'main_path'``
+    ====================  ======================  ==========================
 
     - **Window tokens** (``window_token``): ``'per_window'`` learns one token
-      per window position at ``img_size`` (ImageNet model; other input sizes
-      raise), ``'zeros'`` uses fixed zeros (dense code), ``'shared'`` learns
-      one token per block shared by all windows (works at any size).
+      per window position at ``img_size`` (other input sizes raise),
+      ``'zeros'`` uses fixed zeros, ``'shared'`` learns one token per block
+      shared by all windows (works at any size; not the authors').
     - **Blocks that see one window** (``single_window_pwa``): with False,
       blocks whose window covers the whole ``img_size`` map are built as
       plain multi-head self-attention over the whole map, with no pointwise
-      attention weights and no window token (ImageNet model: at 224 these
-      are stage 3's grouped blocks and stage 4). With True every block has
-      pointwise attention and runs it even over a single window (dense
-      code).
+      attention weights and no window token (at 224 these are stage 3's
+      grouped blocks and stage 4). With True every block has pointwise
+      attention and runs it even over a single window.
+    - **Stage norms** (``stage_norms``): with ``'main_path'`` every stage
+      ends with a LayerNorm ``norm{i}`` whose output is both returned and fed
+      to the next stage's patch embedding; all four exist whatever
+      ``out_indices`` returns. With ``'outputs'`` only the returned maps are
+      normalised, each by its own ``norm{i}``, and the next stage sees the
+      map before the norm; the ImageNet classifier returns stage 4 alone, and
+      ``norm3`` is the authors' final LayerNorm before pooling.
 
     Inputs of any size work: each block zero-pads its map on the right and
     bottom to whole windows and crops the result, as the authors' dense code
     does (padded tokens are not masked).
+
+    **Initialisation.** The authors' initialisation always runs first
+    (trunc-normal linear layers, unit LayerNorms, fan-out normal
+    convolutions, zero biases and window tokens); an ``init_cfg`` is applied
+    over it, as the authors load their checkpoints over their own init. So
+    an ImageNet checkpoint loaded into the dense model leaves the authors'
+    init where it has nothing: the pointwise attention of the blocks that
+    saw one window at 224, and ``norm0``-``norm2``. ``norm3`` takes the
+    ImageNet model's final LayerNorm, the trained norm of the same stage-4
+    tokens (the authors' dense code leaves its last stage norm at its init).
 
     Args:
         arch (str | dict): SepViT architecture. If a string, one of
@@ -229,6 +249,8 @@ class SepViT(BaseModule):
             Defaults to ``'zeros'``.
         single_window_pwa (bool): Whether blocks that see one window at
             ``img_size`` keep pointwise attention. Defaults to True.
+        stage_norms (str): ``'main_path'`` or ``'outputs'``, where the stage
+            LayerNorms sit. Defaults to ``'main_path'``.
         img_size (int | tuple[int, int]): The input size the model is built
             for; only used with ``window_token='per_window'`` or
             ``single_window_pwa=False``. Defaults to 224.
@@ -243,25 +265,25 @@ class SepViT(BaseModule):
         out_indices (Sequence[int] | int): Stages whose maps are returned
             (negative indices count from the end). Defaults to -1.
         frozen_stages (int): Stages ``0..frozen_stages`` (with their patch
-            embeddings, position encodings and output norms) are frozen;
+            embeddings, position encodings and stage norms) are frozen;
             -1 freezes nothing. Defaults to -1.
         norm_eval (bool): Put normalisation layers in eval mode during
             training, freezing the statistics of any BatchNorm. SepViT's own
             norms are LayerNorms, which have none. Defaults to False.
         with_cp (bool): Gradient checkpointing of every block.
             Defaults to False.
-        norm_cfg (dict): Config of the block and output norms.
+        norm_cfg (dict): Config of the block and stage norms.
             Defaults to ``dict(type='LN', eps=1e-6)``.
         act_cfg (dict): Activation config. Defaults to
             ``dict(type='GELU')``.
-        init_cfg (dict, optional): Initialization config, e.g.
+        init_cfg (dict, optional): Initialization config applied over the
+            authors' initialisation, e.g.
             ``dict(type='Pretrained', checkpoint=..., prefix='backbone.')``.
-            Without one, the authors' initialisation is used.
             Defaults to None.
 
     Returns (of ``forward``):
         tuple[Tensor]: One ``(B, C_i, ceil(H / s_i), ceil(W / s_i))`` map per
-        ``out_indices`` entry, through its own LayerNorm, with strides
+        ``out_indices`` entry, normalised by its stage norm, with strides
         ``s = (4, 8, 16, 32)``.
 
     Examples:
@@ -302,12 +324,18 @@ class SepViT(BaseModule):
             }),
     }
     num_stages = 4
-    # Stage strides and, for the default window sizes, the window of plain
-    # and of grouped blocks and the stages that alternate them.
-    strides = (4, 8, 16, 32)
+    # The overlapping patch embedding of each stage: the stem embeds the
+    # image with a 7x7 stride-4 convolution, later stages merge with 3x3
+    # stride-2 ones; the strides of the stage outputs follow.
+    patch_sizes = (7, 3, 3, 3)
+    patch_strides = (4, 2, 2, 2)
+    strides = tuple(itertools.accumulate(patch_strides, operator.mul))
+    # For the default window sizes: the window of plain and of grouped
+    # blocks, and the stages that alternate them.
     window_size = 7
     group_window_size = 14
     grouped_stages = (1, 2)
+    stage_norm_modes = ('main_path', 'outputs')
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -315,6 +343,7 @@ class SepViT(BaseModule):
                  window_sizes: Optional[Sequence[Sequence[int]]] = None,
                  window_token: str = 'zeros',
                  single_window_pwa: bool = True,
+                 stage_norms: str = 'main_path',
                  img_size: Union[int, Tuple[int, int]] = 224,
                  mlp_ratio: float = 4.,
                  qkv_bias: bool = True,
@@ -335,6 +364,9 @@ class SepViT(BaseModule):
         self.num_heads: List[int] = self.arch_settings['num_heads']
         self.window_sizes = self._parse_window_sizes(window_sizes)
         self.out_indices = self._parse_out_indices(out_indices)
+        if stage_norms not in self.stage_norm_modes:
+            raise ValueError(f'stage_norms must be one of '
+                             f'{self.stage_norm_modes}, got {stage_norms!r}.')
         if not (isinstance(frozen_stages, int)
                 and -1 <= frozen_stages < self.num_stages):
             raise ValueError(
@@ -343,32 +375,24 @@ class SepViT(BaseModule):
                 f'{frozen_stages!r}.')
         self.in_channels = in_channels
         self.img_size = to_2tuple(img_size)
+        self.stage_norms = stage_norms
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
         total_depth = sum(self.depths)
         dpr = torch.linspace(0, drop_path_rate, total_depth).tolist()
-        map_size = self.img_size
+        block_cfg = dict(
+            mlp_ratio=mlp_ratio,
+            attn_drop_rate=attn_drop_rate,
+            norm_cfg=norm_cfg,
+            act_cfg=act_cfg,
+            with_cp=with_cp,
+            attn_cfg=dict(
+                window_token=window_token,
+                single_window_pwa=single_window_pwa,
+                qkv_bias=qkv_bias))
         self.stages = ModuleList()
         for i in range(self.num_stages):
-            map_size = tuple(
-                math.ceil(s / (4 if i == 0 else 2)) for s in map_size)
-            block_cfgs = []
-            for window_size in self.window_sizes[i]:
-                grid = window_grid(map_size, window_size)
-                num_windows = grid[0] * grid[1]
-                block_cfgs.append(
-                    dict(
-                        mlp_ratio=mlp_ratio,
-                        attn_drop_rate=attn_drop_rate,
-                        norm_cfg=norm_cfg,
-                        act_cfg=act_cfg,
-                        with_cp=with_cp,
-                        attn_cfg=dict(
-                            with_pwa=single_window_pwa or num_windows > 1,
-                            window_token=window_token,
-                            num_windows=num_windows,
-                            qkv_bias=qkv_bias)))
             first = sum(self.depths[:i])
             self.stages.append(
                 SepViTStage(
@@ -377,12 +401,19 @@ class SepViT(BaseModule):
                     embed_dims=self.embed_dims[i],
                     num_heads=self.num_heads[i],
                     window_sizes=self.window_sizes[i],
-                    is_stem=i == 0,
+                    patch_size=self.patch_sizes[i],
+                    stride=self.patch_strides[i],
                     drop_path_rates=dpr[first:first + self.depths[i]],
+                    input_resolution=tuple(
+                        math.ceil(s / self.strides[i])
+                        for s in self.img_size),
                     drop_rate=drop_rate,
-                    block_cfgs=block_cfgs))
+                    block_cfg=block_cfg))
 
-        for i in self.out_indices:
+        normed_stages = (
+            range(self.num_stages)
+            if stage_norms == 'main_path' else self.out_indices)
+        for i in normed_stages:
             self.add_module(f'norm{i}',
                             build_norm_layer(norm_cfg, self.embed_dims[i])[1])
 
@@ -458,8 +489,9 @@ class SepViT(BaseModule):
         return sorted(set(parsed))
 
     def init_weights(self):
-        if self.init_cfg is None:
-            self._init_weights_as_authors()
+        # The authors initialise every weight, then load a checkpoint over
+        # it: what the checkpoint lacks keeps their init, not PyTorch's.
+        self._init_weights_as_authors()
         super().init_weights()
 
     def _init_weights_as_authors(self):
@@ -485,11 +517,14 @@ class SepViT(BaseModule):
             raise ValueError(
                 f'SepViT expects images of shape (B, {self.in_channels}, H, '
                 f'W), got a tensor of shape {tuple(x.shape)}.')
+        main_path_norms = self.stage_norms == 'main_path'
         outs = []
         for i, stage in enumerate(self.stages):
             x, hw_shape = stage(x)
+            if main_path_norms:
+                x = getattr(self, f'norm{i}')(x)
             if i in self.out_indices:
-                out = getattr(self, f'norm{i}')(x)
+                out = x if main_path_norms else getattr(self, f'norm{i}')(x)
                 outs.append(
                     out.view(-1, *hw_shape,
                              self.embed_dims[i]).permute(0, 3, 1,
@@ -502,7 +537,7 @@ class SepViT(BaseModule):
     def _freeze_stages(self):
         for i in range(self.frozen_stages + 1):
             modules = [self.stages[i]]
-            if i in self.out_indices:
+            if hasattr(self, f'norm{i}'):
                 modules.append(getattr(self, f'norm{i}'))
             for module in modules:
                 module.eval()

@@ -1,5 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+from .position_encoding import ConditionalPositionEncoding
 from .separable_attention import (WINDOW_TOKEN_MODES, SeparableSelfAttention,
                                   window_grid)
 
-__all__ = ['SeparableSelfAttention', 'WINDOW_TOKEN_MODES', 'window_grid']
+__all__ = [
+    'ConditionalPositionEncoding', 'SeparableSelfAttention',
+    'WINDOW_TOKEN_MODES', 'window_grid'
+]

@@ -50,19 +50,24 @@ class SeparableSelfAttention(BaseModule):
             by it. DWA and PWA share the heads and the scale
             ``(C / num_heads) ** -0.5``.
         window_size (int): Side of the square windows in tokens.
-        with_pwa (bool): Whether to build pointwise self-attention and
-            window tokens. Without them the module is multi-head
-            self-attention over the whole map, as the authors' ImageNet
-            blocks whose window covers the whole 224 feature map.
-            Defaults to True.
+        input_resolution (tuple[int, int], optional): The ``(H, W)`` map
+            size the model is built for. Only needed by the two choices that
+            depend on it: ``window_token='per_window'`` learns one token per
+            window position of this map, and ``single_window_pwa=False``
+            drops PWA if this map is a single window. Defaults to None.
         window_token (str): How window tokens are made: ``'zeros'`` (fixed
             zeros, the authors' dense-prediction code; any input size),
             ``'shared'`` (one learned token shared by all windows; any input
             size) or ``'per_window'`` (one learned token per window position,
-            the authors' ImageNet model; only inputs giving ``num_windows``
-            windows). Defaults to ``'zeros'``.
-        num_windows (int, optional): Number of window positions learned with
-            ``window_token='per_window'``. Defaults to None.
+            the authors' ImageNet model; only inputs of
+            ``input_resolution``'s window grid). Defaults to ``'zeros'``.
+        single_window_pwa (bool): Whether PWA is built when
+            ``input_resolution`` is a single window. True: always (the
+            authors' dense code, which runs PWA over one window too). False:
+            such a module has no PWA weights and no window token and is
+            multi-head self-attention over the whole map (the authors'
+            ImageNet blocks whose window covers the whole 224 map); it stays
+            that at any input size. Defaults to True.
         qkv_bias (bool): Whether the q/k/v projections have a bias.
             Defaults to True.
         attn_drop (float): Dropout on both attention maps. Defaults to 0.
@@ -82,9 +87,9 @@ class SeparableSelfAttention(BaseModule):
                  embed_dims: int,
                  num_heads: int,
                  window_size: int,
-                 with_pwa: bool = True,
+                 input_resolution: Optional[Tuple[int, int]] = None,
                  window_token: str = 'zeros',
-                 num_windows: Optional[int] = None,
+                 single_window_pwa: bool = True,
                  qkv_bias: bool = True,
                  attn_drop: float = 0.,
                  proj_drop: float = 0.,
@@ -99,18 +104,26 @@ class SeparableSelfAttention(BaseModule):
         if window_token not in WINDOW_TOKEN_MODES:
             raise ValueError(f'window_token must be one of '
                              f'{WINDOW_TOKEN_MODES}, got {window_token!r}.')
-        if window_token == 'per_window' and with_pwa and not num_windows:
-            raise ValueError("window_token='per_window' needs num_windows.")
+        needs_resolution = (window_token == 'per_window'
+                            or not single_window_pwa)
+        if needs_resolution and input_resolution is None:
+            raise ValueError(
+                "window_token='per_window' and single_window_pwa=False "
+                'depend on the map size: give input_resolution.')
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.window_size = window_size
-        self.with_pwa = with_pwa
         self.window_token_mode = window_token
         self.attn_drop = attn_drop
+        num_windows = None
+        if input_resolution is not None:
+            grid = window_grid(input_resolution, window_size)
+            num_windows = grid[0] * grid[1]
+        self.with_pwa = single_window_pwa or num_windows > 1
 
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
         self.qkv = nn.Linear(embed_dims, embed_dims * 3, bias=qkv_bias)
-        if with_pwa:
+        if self.with_pwa:
             if window_token == 'shared':
                 self.window_token = nn.Parameter(torch.zeros(1, embed_dims))
             elif window_token == 'per_window':

@@ -1,0 +1,66 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""Checkpoints in the authors' layout, and the converter that maps them to
+mmsepvit's, for the tests."""
+import importlib.util
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from sepvit_reference import authors_state_dict
+
+REPO = Path(__file__).resolve().parents[1]
+CONVERTER = REPO / 'tools' / 'model_converters' / 'sepvit2mmsepvit.py'
+
+
+def load_converter():
+    spec = importlib.util.spec_from_file_location('sepvit2mmsepvit',
+                                                  CONVERTER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def convert(checkpoint):
+    """The converted state dict of an authors' checkpoint."""
+    return load_converter().convert_sepvit(checkpoint)[0]
+
+
+def backbone_part(state_dict):
+    return {
+        k[len('backbone.'):]: v
+        for k, v in state_dict.items() if k.startswith('backbone.')
+    }
+
+
+def build_model(config, seed=0, cfg_options=None):
+    """The config's model with fresh weights (no pretrained backbone)."""
+    cfg = Config.fromfile(REPO / config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    cfg.model.backbone.init_cfg = None
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    return model
+
+
+def authors_whole_model(config, seed=0, cfg_options=None):
+    """An authors'-layout detector or segmentor state dict: the authors'
+    dense backbone under ``backbone.`` (with the classifier norm and head it
+    builds and never uses), and the neck and heads of the config's model
+    with other weights than a freshly built one has."""
+    arch = Config.fromfile(REPO / config).model.backbone.arch
+    state = {
+        f'backbone.{k}': v
+        for k, v in authors_state_dict(arch, dense=True, seed=seed).items()
+    }
+    gen = torch.Generator().manual_seed(seed)
+    model = build_model(config, seed, cfg_options)
+    for key, value in model.state_dict().items():
+        if not key.startswith('backbone.'):
+            if value.is_floating_point():
+                value = value + 0.01 * torch.randn(value.shape, generator=gen)
+            state[key] = value
+    return state
