@@ -9,13 +9,17 @@ toolbox's inferencer, so any mmsepvit config works.
 """
 import argparse
 import os.path as osp
+import sys
 import tempfile
 from pathlib import Path
 
 import mmcv
 from mmengine.config import Config
 
-import mmsepvit  # noqa: F401  (compat shims for loading the checkpoint)
+from mmsepvit.utils import CheckpointFileError
+
+# mmseg's visualiser fails on a 1x1 map.
+MIN_SIDE = 2
 
 
 def parse_args():
@@ -30,7 +34,23 @@ def parse_args():
     return parser.parse_args()
 
 
+def check_image(path: str) -> None:
+    """Stop with a message unless ``path`` is an image the demo can use."""
+    if not osp.isfile(path):
+        raise SystemExit(f'Error: image {path} does not exist.')
+    image = mmcv.imread(path)
+    if image is None:
+        raise SystemExit(
+            f'Error: {path} is not an image OpenCV can decode (JPEG, PNG, '
+            f'BMP, TIFF, WebP, ...).')
+    if min(image.shape[:2]) < MIN_SIDE:
+        raise SystemExit(
+            f'Error: {path} is {image.shape[1]}x{image.shape[0]} pixels; '
+            f'the demo needs at least {MIN_SIDE}x{MIN_SIDE}.')
+
+
 def visualise(args) -> None:
+    check_image(args.image)
     cfg = Config.fromfile(args.config)
     scope = cfg.default_scope
     if scope == 'mmseg':
@@ -69,4 +89,7 @@ def visualise(args) -> None:
 
 
 if __name__ == '__main__':
-    visualise(parse_args())
+    try:
+        visualise(parse_args())
+    except CheckpointFileError as error:
+        sys.exit(f'Error: {error}')

@@ -1,8 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """mmsepvit's registries and their link to the host toolboxes.
 
-Configs of any host toolbox can name ``type='mmsepvit.SepViT'``: mmengine
-imports this module for the ``mmsepvit`` scope and ``mmsepvit.models`` from
+Configs of any host toolbox can name ``type='mmsepvit.SepViT'`` (or
+``'mmsepvit.ResumableCheckpointHook'``): mmengine imports this module for the
+``mmsepvit`` scope and ``mmsepvit.models`` (``mmsepvit.engine``) from
 ``locations`` the first time the key is looked up.
 
 For the bare ``type='SepViT'``, :func:`register_in_host_toolboxes` also puts
@@ -15,6 +16,7 @@ import importlib.abc
 import importlib.machinery
 import sys
 
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -23,6 +25,9 @@ MODELS = Registry(
     parent=MMENGINE_MODELS,
     scope='mmsepvit',
     locations=['mmsepvit.models'])
+HOOKS = Registry(
+    'hook', parent=MMENGINE_HOOKS, scope='mmsepvit',
+    locations=['mmsepvit.engine'])
 
 HOST_REGISTRY_MODULES = ('mmpretrain.registry', 'mmseg.registry',
                          'mmdet.registry')

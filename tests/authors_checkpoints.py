@@ -50,7 +50,11 @@ def authors_whole_model(config, seed=0, cfg_options=None):
     """An authors'-layout detector or segmentor state dict: the authors'
     dense backbone under ``backbone.`` (with the classifier norm and head it
     builds and never uses), and the neck and heads of the config's model
-    with other weights than a freshly built one has."""
+    with other weights than the freshly built one, which is returned too.
+
+    Returns:
+        tuple: The state dict and the config's model.
+    """
     arch = Config.fromfile(REPO / config).model.backbone.arch
     state = {
         f'backbone.{k}': v
@@ -63,4 +67,4 @@ def authors_whole_model(config, seed=0, cfg_options=None):
             if value.is_floating_point():
                 value = value + 0.01 * torch.randn(value.shape, generator=gen)
             state[key] = value
-    return state
+    return state, model

@@ -3,19 +3,27 @@
 box/mask mAP, as the config's evaluator says).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
-        [--show] [--show-dir DIR] [--tta] [--cfg-options ...]
+        [--show] [--show-dir DIR] [--tta] [--non-strict] [--cfg-options ...]
         [--launcher pytorch]
+
+The checkpoint must fit the config's model exactly (no missing, unexpected or
+reshaped weights) and pass its checksums, or the run stops before
+evaluating.
 """
 import argparse
 import os.path as osp
 import sys
 
 from mmengine.config import Config, ConfigDict
+from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
+from mmsepvit.engine import InvalidLabelError
+from mmsepvit.utils import CheckpointFileError
 from mmsepvit.utils.cli import add_common_args, load_config
-from mmsepvit.utils.preflight import MissingInputError, check_datasets
+from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
+                                      check_datasets, check_model_channels)
 
 
 def parse_args():
@@ -30,6 +38,12 @@ def parse_args():
         '--show-dir', help='save the visualised predictions in this dir')
     parser.add_argument(
         '--wait-time', type=float, default=2, help='the --show interval (s)')
+    parser.add_argument(
+        '--non-strict',
+        action='store_true',
+        help='evaluate even if the checkpoint misses, adds or reshapes '
+        'weights of the model (they are listed as a warning); by default '
+        'such a checkpoint stops the run')
     parser.add_argument(
         '--tta',
         action='store_true',
@@ -99,7 +113,8 @@ def enable_tta(cfg: Config, config_path: str) -> None:
 
 def build_config(args) -> Config:
     cfg = load_config(args)
-    cfg.load_from = args.checkpoint
+    # main() loads the checkpoint itself, strictly.
+    cfg.load_from = None
     if args.show or args.show_dir:
         enable_visualization(cfg, args)
     if args.tta:
@@ -116,15 +131,32 @@ def main():
     cfg = build_config(args)
     try:
         check_datasets(cfg, ['test_dataloader'])
-    except MissingInputError as error:
+        check_model_channels(cfg)
+    except (MissingInputError, ConfigMismatchError) as error:
         sys.exit(f'Error: {error}')
     runner = Runner.from_cfg(cfg)
+    try:
+        runner.load_checkpoint(
+            args.checkpoint, map_location='cpu', strict=not args.non_strict)
+    except CheckpointFileError as error:
+        sys.exit(f'Error: {error}')
+    except RuntimeError as error:
+        if 'do not match' not in str(error):
+            raise
+        sys.exit(f'Error: checkpoint {args.checkpoint} does not fit the model '
+                 f'of {args.config}: {error}\nEvaluating it would give '
+                 f'meaningless metrics. Check that checkpoint and config '
+                 f'belong together, or pass --non-strict to evaluate anyway.')
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
-    metrics = runner.test()
-    print('Test metrics: ' + ', '.join(f'{k}: {v:.4f}' if isinstance(
-        v, float) else f'{k}: {v}' for k, v in metrics.items()))
+    try:
+        metrics = runner.test()
+    except InvalidLabelError as error:
+        sys.exit(f'Error: {error}')
+    if is_main_process():
+        print('Test metrics: ' + ', '.join(f'{k}: {v:.4f}' if isinstance(
+            v, float) else f'{k}: {v}' for k, v in metrics.items()))
 
 
 if __name__ == '__main__':

@@ -7,13 +7,17 @@
 The config's ``default_scope`` (mmpretrain, mmseg or mmdet) picks the task.
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmsepvit.engine import InvalidLabelError, find_resumable_checkpoint
+from mmsepvit.utils import CheckpointFileError
 from mmsepvit.utils.cli import add_common_args, load_config
-from mmsepvit.utils.preflight import (MissingInputError, check_datasets,
+from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
+                                      check_datasets, check_model_channels,
                                       check_pretrained)
 
 
@@ -26,7 +30,7 @@ def parse_args():
         type=str,
         const='auto',
         help='resume from the given checkpoint, or without a value from the '
-        'latest checkpoint in the work dir')
+        'newest intact checkpoint in the work dir')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -50,9 +54,22 @@ def build_config(args) -> Config:
                              'dict(base_batch_size=...) in the config.')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
-        cfg.resume = True
-        cfg.load_from = None
+        checkpoint, passed_over = find_resumable_checkpoint(cfg.work_dir)
+        for message in passed_over:
+            print(f'Warning: {message}', file=sys.stderr)
+        if checkpoint is None:
+            print(
+                f'Warning: --resume: no checkpoint to resume in '
+                f'{cfg.work_dir}; training from scratch.',
+                file=sys.stderr)
+        else:
+            print(f'Resuming from {checkpoint}', file=sys.stderr)
+        cfg.resume = checkpoint is not None
+        cfg.load_from = checkpoint
     elif args.resume is not None:
+        if not osp.isfile(args.resume):
+            raise SystemExit(f'Error: --resume {args.resume}: no such '
+                             f'checkpoint file.')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
@@ -67,10 +84,14 @@ def main():
             loaders.append('val_dataloader')
         check_datasets(cfg, loaders)
         check_pretrained(cfg)
-    except MissingInputError as error:
+        check_model_channels(cfg)
+    except (MissingInputError, ConfigMismatchError) as error:
         sys.exit(f'Error: {error}')
     runner = Runner.from_cfg(cfg)
-    runner.train()
+    try:
+        runner.train()
+    except (CheckpointFileError, InvalidLabelError) as error:
+        sys.exit(f'Error: {error}')
 
 
 if __name__ == '__main__':

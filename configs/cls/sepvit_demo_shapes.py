@@ -3,7 +3,7 @@
 _base_ = [
     '../_base_/models/sepvit_cls.py', '../_base_/datasets/shapes_cls.py',
     '../_base_/schedules/imagenet_bs1024_adamw_sepvit.py',
-    'mmpretrain::_base_/default_runtime.py'
+    '../_base_/default_runtime_cls.py'
 ]
 model = dict(
     backbone=dict(arch='lite', img_size=64, drop_path_rate=0.1),

@@ -3,7 +3,7 @@ _base_ = [
     '../_base_/models/sepvit_cls.py',
     'mmpretrain::_base_/datasets/imagenet_bs64_swin_224.py',
     '../_base_/schedules/imagenet_bs1024_adamw_sepvit.py',
-    'mmpretrain::_base_/default_runtime.py'
+    '../_base_/default_runtime_cls.py'
 ]
 
 train_dataloader = dict(batch_size=128)

@@ -4,7 +4,7 @@ _base_ = [
     '../_base_/models/mask_rcnn_sepvit.py',
     '../_base_/datasets/shapes_det.py',
     '../_base_/schedules/schedule_1x_adamw.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/default_runtime_det.py'
 ]
 model = dict(
     backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),

@@ -3,6 +3,6 @@ _base_ = [
     '../_base_/models/mask_rcnn_sepvit.py',
     'mmdet::_base_/datasets/coco_instance.py',
     '../_base_/schedules/schedule_1x_adamw.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/default_runtime_det.py'
 ]
 optim_wrapper = dict(optimizer=dict(lr=2e-4))

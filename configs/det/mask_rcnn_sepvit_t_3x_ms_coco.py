@@ -4,5 +4,5 @@ _base_ = [
     '../_base_/models/mask_rcnn_sepvit.py',
     '../_base_/datasets/coco_instance_ms_crop.py',
     '../_base_/schedules/schedule_3x_adamw.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/default_runtime_det.py'
 ]

@@ -29,4 +29,7 @@ param_scheduler = [
 ]
 default_hooks = dict(
     logger=dict(interval=25),
-    checkpoint=dict(interval=150, max_keep_ckpts=2))
+    checkpoint=dict(
+        type='mmsepvit.ResumableCheckpointHook',
+        interval=150,
+        max_keep_ckpts=2))

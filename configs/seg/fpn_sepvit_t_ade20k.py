@@ -19,3 +19,6 @@ param_scheduler = [
         end=80000,
         by_epoch=False)
 ]
+# mmseg keeps default_hooks in its schedules; checkpoints that survive a
+# crash and resume exactly:
+default_hooks = dict(checkpoint=dict(type='mmsepvit.ResumableCheckpointHook'))

@@ -27,3 +27,6 @@ param_scheduler = [
         end=160000,
         by_epoch=False)
 ]
+# mmseg keeps default_hooks in its schedules; checkpoints that survive a
+# crash and resume exactly:
+default_hooks = dict(checkpoint=dict(type='mmsepvit.ResumableCheckpointHook'))

@@ -1,11 +1,24 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """What ``tools/train.py`` and ``tools/test.py`` share: the config, work-dir
-and launcher options and how they enter the config."""
+and launcher options and how they enter the config, and how a multi-process
+run is set up on the machine at hand."""
 import argparse
+import difflib
+import inspect
 import os
 import os.path as osp
+from datetime import timedelta
 
+import torch
 from mmengine.config import Config, DictAction
+from mmengine.runner import Runner
+
+# Top-level keys the Runner and the tools read even if a config leaves them
+# out.
+RUNTIME_KEYS = frozenset(
+    inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'} | {
+        'model_wrapper_cfg', 'tta_model', 'tta_pipeline', 'custom_imports'
+    }
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> None:
@@ -35,8 +48,65 @@ def load_config(args: argparse.Namespace) -> Config:
     cfg = Config.fromfile(args.config)
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
+        check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     cfg.work_dir = args.work_dir or cfg.get('work_dir') or osp.join(
         './work_dirs',
         osp.splitext(osp.basename(args.config))[0])
+    if cfg.launcher != 'none':
+        prepare_distributed(cfg)
     return cfg
+
+
+def check_option_keys(cfg: Config, options: dict) -> None:
+    """Stop on a ``--cfg-options`` key whose first part names nothing the
+    config or the Runner knows: it would be silently ignored."""
+    known = set(cfg.keys()) | RUNTIME_KEYS
+    for key in options:
+        top = key.split('.')[0]
+        if top in known:
+            continue
+        close = difflib.get_close_matches(top, sorted(known), n=3)
+        hint = f' Did you mean {" or ".join(close)}?' if close else ''
+        raise SystemExit(
+            f'Error: --cfg-options {key}: the config has no {top!r} and the '
+            f'Runner does not read one, so it would be ignored.{hint}')
+
+
+def _sync_bn_to_bn(node) -> None:
+    if isinstance(node, dict):
+        if node.get('type') == 'SyncBN':
+            node['type'] = 'BN'
+        for value in node.values():
+            _sync_bn_to_bn(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _sync_bn_to_bn(value)
+
+
+def prepare_distributed(cfg: Config) -> None:
+    """Set a multi-process run up for this machine.
+
+    With GPUs it is mmengine's way: one GPU per process, NCCL and SyncBN.
+    Without, the processes talk over gloo, DDP wraps the CPU model without
+    device ids, and SyncBN, which needs GPUs, becomes BN (each process keeps
+    its own batch statistics). mmengine 0.10.7's ``init_dist`` calls
+    ``torch.cuda.set_device`` whatever the backend, so the process group is
+    created here; the Runner finds it and skips ``init_dist``.
+    """
+    if torch.cuda.is_available():
+        return
+    if cfg.launcher != 'pytorch':
+        raise SystemExit(
+            f'Error: --launcher {cfg.launcher} needs GPUs; on a machine '
+            f'without, start the processes with torchrun and --launcher '
+            f'pytorch (tools/dist_train.sh, tools/dist_test.sh).')
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    dist_cfg['backend'] = 'gloo'
+    cfg.model_wrapper_cfg = dict(
+        cfg.get('model_wrapper_cfg') or {}, device_ids=None)
+    cfg.model_wrapper_cfg.setdefault('type', 'MMDistributedDataParallel')
+    _sync_bn_to_bn(cfg.model)
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(
+            'gloo', timeout=timedelta(seconds=dist_cfg.get('timeout', 1800)))

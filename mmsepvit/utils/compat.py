@@ -7,30 +7,33 @@ imported (also through a config's ``custom_imports``) and is idempotent.
 """
 import os.path as osp
 
-import torch
 from mmengine.runner.checkpoint import CheckpointLoader
-from mmengine.utils import digit_version
+
+from .safe_checkpoint import load_checkpoint_file
 
 
 def load_from_local(filename, map_location):
-    """mmengine's local-file checkpoint loader, with ``weights_only=False``.
+    """mmengine's local-file checkpoint loader, safe and working on
+    PyTorch >= 2.6.
 
-    PyTorch 2.6 changed ``torch.load`` to ``weights_only=True`` by default.
-    Checkpoints saved by mmengine's Runner pickle a ``HistoryBuffer`` and
-    numpy objects, so mmengine 0.10.7 (the latest release) fails to load
-    them for ``tools/test.py``, ``--resume``, ``load_from`` and
-    ``Pretrained`` inits. mmengine fixed this after 0.10.7 in the same way
-    (open-mmlab/mmengine#1670). Only local files, which the user chose to
-    load, go through this loader.
+    mmengine 0.10.7 (the latest release) calls ``torch.load`` without
+    ``weights_only``. Since PyTorch 2.6 that means ``weights_only=True``,
+    which refuses the ``HistoryBuffer`` and numpy objects in the Runner's own
+    checkpoints, so ``tools/test.py``, ``--resume``, ``load_from`` and
+    ``Pretrained`` inits fail. mmengine's unreleased fix
+    (open-mmlab/mmengine#1670) loads with ``weights_only=False``, which runs
+    any code a file names. This loader keeps ``weights_only=True``, allows
+    exactly what Runner checkpoints hold and checks the file's checksums
+    (:func:`mmsepvit.utils.safe_checkpoint.load_checkpoint_file`).
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
-    return torch.load(filename, map_location=map_location, weights_only=False)
+    return load_checkpoint_file(filename, map_location=map_location)
 
 
 def apply_compat_shims() -> None:
-    """Install the shims the running PyTorch needs."""
-    if digit_version(torch.__version__) >= digit_version('2.6.0'):
-        CheckpointLoader.register_scheme(
-            prefixes='', loader=load_from_local, force=True)
+    """Install the shims."""
+    # Local files only (mmengine's '' scheme); URLs keep mmengine's loaders.
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)

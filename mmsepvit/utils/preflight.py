@@ -1,23 +1,33 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """Checks ``tools/train.py`` and ``tools/test.py`` run before the Runner, so
-that a missing dataset or checkpoint stops with one message saying what was
-looked for and how to get it, rather than deep in a worker."""
+that a missing or empty dataset, a missing checkpoint or a backbone whose
+maps do not fit the neck stops with one message saying what was wrong and
+what would be right, rather than deep in a worker."""
+import os
 import os.path as osp
-from typing import Iterator, Sequence, Tuple
+from typing import Iterator, List, Sequence, Tuple
 
+import torch
 from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
 
 DATASET_DOCS = 'docs/dataset_prepare.md'
-_DATASET_NAMES = {
-    'ImageNet': 'ImageNet-1K',
-    'ADE20KDataset': 'ADE20K',
-    'CocoDataset': 'COCO 2017',
-    'CustomDataset': 'the shapes demo data',
+# Where the configs expect the datasets DATASET_DOCS describes.
+_KNOWN_DATASETS = {
+    'data/imagenet': 'ImageNet-1K',
+    'data/ade/ADEChallengeData2016': 'ADE20K',
+    'data/coco': 'COCO 2017',
+    'data/shapes': 'the generated shapes data',
 }
+_SHAPES_HINT = 'Make it with: python tools/misc/make_shapes_data.py'
 
 
 class MissingInputError(FileNotFoundError):
     """A dataset or checkpoint file named by the config does not exist."""
+
+
+class ConfigMismatchError(ValueError):
+    """Parts of the config's model do not fit together."""
 
 
 def _datasets(cfg: dict, where: str) -> Iterator[Tuple[str, dict]]:
@@ -47,8 +57,26 @@ def _dataset_paths(dataset: dict) -> Iterator[Tuple[str, str]]:
         yield 'split', osp.join(data_root, dataset['split'])
 
 
+def _dataset_name(dataset: dict) -> str:
+    root = osp.normpath(dataset.get('data_root') or '.')
+    for prefix, name in _KNOWN_DATASETS.items():
+        if root == prefix or root.startswith(prefix + os.sep):
+            return name
+    return f'the {dataset.get("type", "configured")} dataset at {root!r}'
+
+
+def _holds_a_file(path: str) -> bool:
+    if osp.isfile(path):
+        return osp.getsize(path) > 0
+    for _, _, files in os.walk(path):
+        if files:
+            return True
+    return False
+
+
 def check_datasets(cfg: Config, loaders: Sequence[str]) -> None:
-    """Raise :class:`MissingInputError` if a dataset path does not exist.
+    """Raise :class:`MissingInputError` if a dataset path does not exist or
+    is empty.
 
     Args:
         cfg (Config): The full config.
@@ -59,18 +87,20 @@ def check_datasets(cfg: Config, loaders: Sequence[str]) -> None:
         if not cfg.get(loader):
             continue
         for where, dataset in _datasets(cfg[loader], loader):
+            name = _dataset_name(dataset)
+            how = (_SHAPES_HINT if name == _KNOWN_DATASETS['data/shapes'] else
+                   f'Prepare {name} as {DATASET_DOCS} describes, or point '
+                   f'the config at your copy with --cfg-options '
+                   f'{where}.data_root=/path/to/it.')
             for field, path in _dataset_paths(dataset):
-                if osp.exists(path):
-                    continue
-                kind = _DATASET_NAMES.get(dataset.get('type'),
-                                          dataset.get('type'))
-                raise MissingInputError(
-                    f'Dataset not found: {path!r} ({where}.{field}) does '
-                    f'not exist.\nPrepare {kind} as {DATASET_DOCS} '
-                    f'describes, or point the config at your copy with '
-                    f'--cfg-options {where}.data_root=/path/to/it.\nThe '
-                    f'configs named *demo* use generated data: run '
-                    f'python tools/misc/make_shapes_data.py first.')
+                if not osp.exists(path):
+                    raise MissingInputError(
+                        f'Dataset not found: {path!r} ({where}.{field}) does '
+                        f'not exist.\n{how}')
+                if field != 'data_root' and not _holds_a_file(path):
+                    raise MissingInputError(
+                        f'Dataset is empty: {path!r} ({where}.{field}) '
+                        f'exists but holds no files.\n{how}')
 
 
 def _pretrained_checkpoints(node, where: str) -> Iterator[Tuple[str, str]]:
@@ -98,3 +128,53 @@ def check_pretrained(cfg: Config) -> None:
             f'tools/model_converters/sepvit2mmsepvit.py, and put the file '
             f'there; or train from scratch with --cfg-options '
             f'{parent}=None.')
+
+
+def _backbone_channels(backbone_cfg: dict, scope: str) -> List[int]:
+    """Channels of the maps a SepViT backbone returns, from a model built on
+    the meta device (no memory, no weights)."""
+    init_default_scope(scope)
+    with torch.device('meta'):
+        backbone = MODELS.build(dict(backbone_cfg, init_cfg=None))
+    return [backbone.embed_dims[i] for i in backbone.out_indices]
+
+
+def check_model_channels(cfg: Config) -> None:
+    """Raise :class:`ConfigMismatchError` if what reads a SepViT backbone's
+    maps (the neck, else the decode head or the classification head)
+    expects other channels than ``out_indices`` gives."""
+    model = cfg.get('model') or {}
+    model = model.get('module', model)  # inside a test-time-augmentation
+    backbone = model.get('backbone') or {}
+    if not str(backbone.get('type', '')).endswith('SepViT'):
+        return
+    channels = _backbone_channels(backbone, cfg.get('default_scope'))
+    out_indices = backbone.get('out_indices', -1)
+    gives = (f'model.backbone.out_indices={out_indices!r} returns '
+             f'{len(channels)} maps of {channels} channels')
+    neck = model.get('neck') or {}
+    head = model.get('decode_head') or model.get('head') or {}
+    head_key = 'decode_head' if 'decode_head' in model else 'head'
+    if isinstance(neck.get('in_channels'), (list, tuple)):
+        expected, where = list(neck['in_channels']), 'model.neck.in_channels'
+    elif isinstance(head.get('in_channels'), (list, tuple)):
+        in_index = head.get('in_index', list(range(len(channels))))
+        in_index = [in_index] if isinstance(in_index, int) else in_index
+        if any(not -len(channels) <= i < len(channels) for i in in_index):
+            raise ConfigMismatchError(
+                f'{gives}, but model.{head_key}.in_index={in_index!r} '
+                f'selects maps that do not exist.')
+        expected = list(head['in_channels'])
+        channels = [channels[i] for i in in_index]
+        where = f'model.{head_key}.in_channels'
+    elif not neck.get('in_channels') and isinstance(
+            head.get('in_channels'), int):
+        expected, where = head['in_channels'], f'model.{head_key}.in_channels'
+        channels = channels[-1]
+    else:
+        return
+    if expected != channels:
+        raise ConfigMismatchError(
+            f'{gives}, but {where}={expected!r}. Make them agree, e.g. '
+            f'--cfg-options {where}={channels!r} (or choose out_indices '
+            f'that give {expected!r}).')

@@ -2,7 +2,7 @@
 import subprocess
 import sys
 
-import pytest
+from cli_helpers import run_tools
 
 HOSTS = ['mmpretrain', 'mmseg', 'mmdet']
 
@@ -15,29 +15,34 @@ def _run(code):
     return result.stdout
 
 
-@pytest.mark.parametrize('scope', HOSTS)
-def test_scoped_name_builds_without_importing_mmsepvit(scope):
-    out = _run(f"""
+def test_scoped_name_builds_without_importing_mmsepvit():
+    # A fresh process per toolbox: none imports mmsepvit beforehand.
+    results = run_tools([['-c', f"""
 import sys
 from mmengine.registry import init_default_scope
 from {scope}.registry import MODELS
 init_default_scope('{scope}')
 model = MODELS.build(dict(type='mmsepvit.SepViT', arch='lite'))
 print(type(model).__module__, 'mmsepvit' in sys.modules)
-""")
-    assert out.split() == ['mmsepvit.models.backbones.sepvit', 'True']
+"""] for scope in HOSTS], '.')
+    for scope, (code, out) in zip(HOSTS, results):
+        assert code == 0, (scope, out[-3000:])
+        assert out.split()[-2:] == [
+            'mmsepvit.models.backbones.sepvit', 'True'
+        ], (scope, out[-3000:])
 
 
-@pytest.mark.parametrize('scope', HOSTS)
-def test_bare_name_builds_once_mmsepvit_is_imported(scope):
-    out = _run(f"""
+def test_bare_name_builds_once_mmsepvit_is_imported():
+    out = _run("""
 import mmsepvit
 from mmengine.registry import init_default_scope
-from {scope}.registry import MODELS
-init_default_scope('{scope}')
-print(type(MODELS.build(dict(type='SepViT', arch='lite'))).__name__)
+for scope in ('mmpretrain', 'mmseg', 'mmdet'):
+    init_default_scope(scope)
+    registry = __import__(f'{scope}.registry', fromlist=['MODELS'])
+    model = registry.MODELS.build(dict(type='SepViT', arch='lite'))
+    print(type(model).__name__)
 """)
-    assert out.strip() == 'SepViT'
+    assert out.split() == ['SepViT'] * 3
 
 
 def test_bare_name_when_the_toolbox_was_imported_first():

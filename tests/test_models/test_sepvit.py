@@ -265,6 +265,15 @@ def test_layer_depth_is_monotonic_and_in_range():
     (dict(arch=SMALL_ARCH, frozen_stages=-2), ValueError, '-1'),
     (dict(arch=SMALL_ARCH, window_token='learned'), ValueError, 'per_window'),
     (dict(arch=SMALL_ARCH, stage_norms='after'), ValueError, 'main_path'),
+    (dict(arch=SMALL_ARCH, frozen_stages=True), ValueError, 'frozen_stages'),
+    (dict(arch=SMALL_ARCH, drop_path_rate=1.0), ValueError, r'\[0, 1\)'),
+    (dict(arch=SMALL_ARCH, drop_rate=-0.1), ValueError, 'drop_rate'),
+    (dict(arch=SMALL_ARCH, attn_drop_rate='0.1'), ValueError, 'attn_drop'),
+    (dict(arch=SMALL_ARCH, mlp_ratio=0), ValueError, 'mlp_ratio'),
+    (dict(arch=SMALL_ARCH, img_size=0), ValueError, 'img_size'),
+    (dict(arch=SMALL_ARCH, img_size=(224, -1)), ValueError, 'img_size'),
+    (dict(arch=SMALL_ARCH, in_channels=0), ValueError, 'in_channels'),
+    (dict(arch=SMALL_ARCH, out_indices=True), TypeError, 'out_indices'),
     (dict(arch=SMALL_ARCH, window_sizes=[[7]] * 4), ValueError, 'depth'),
 ])
 def test_bad_arguments_fail_at_construction(kwargs, error, match):

@@ -5,7 +5,7 @@ import sys
 import pytest
 import torch
 from authors_checkpoints import (CONVERTER, authors_whole_model,
-                                 backbone_part, build_model, load_converter)
+                                 backbone_part, load_converter)
 from sepvit_reference import authors_state_dict
 
 from mmsepvit.models import SepViT
@@ -108,13 +108,12 @@ HOST_KEYS = {
 
 @pytest.mark.parametrize('config', sorted(HOST_KEYS))
 def test_whole_detector_and_segmentor_checkpoints(config, tmp_path):
-    authors = authors_whole_model(config)
+    authors, model = authors_whole_model(config)
     assert set(HOST_KEYS[config]) <= set(authors)
     src, dst = tmp_path / 'authors.pth', tmp_path / 'converted.pth'
     torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
     out = _run_converter(src, dst)
     converted = torch.load(dst, weights_only=True)['state_dict']
-    model = build_model(config, seed=1)
     model.load_state_dict(converted, strict=True)
     state = model.state_dict()
     host = [k for k in authors if not k.startswith('backbone.')]

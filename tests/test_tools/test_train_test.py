@@ -1,29 +1,19 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""tools/train.py then tools/test.py for one config of each task, on a tiny
-copy of the generated shapes data; --resume; clear errors for missing data
-and weights."""
-import os
+"""tools/train.py then tools/test.py (also with --tta) and
+demo/image_demo.py for one config of each task, on a tiny copy of the
+generated shapes data; converted authors' checkpoints in tools/test.py;
+clear errors for missing data and weights."""
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import mmcv
 import pytest
 import torch
 from authors_checkpoints import CONVERTER, authors_whole_model
+from cli_helpers import IMAGE_DEMO, NO_WORKERS, REPO, TEST, TRAIN
+from cli_helpers import run_tool as _run
+from cli_helpers import run_tools
 
-from mmsepvit.datasets import make_shapes_datasets
-
-REPO = Path(__file__).resolve().parents[2]
-TRAIN = str(REPO / 'tools' / 'train.py')
-TEST = str(REPO / 'tools' / 'test.py')
-IMAGE_DEMO = str(REPO / 'demo' / 'image_demo.py')
-NO_WORKERS = [
-    f'{loader}.{key}={value}'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
-    for key, value in (('num_workers', 0), ('persistent_workers', False))
-]
 TASKS = {
     'seg': ('configs/seg/fpn_sepvit_demo_shapes.py', [
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
@@ -41,26 +31,6 @@ TASKS = {
 }
 
 
-@pytest.fixture(scope='module')
-def shapes_workspace(tmp_path_factory):
-    """A working directory holding a tiny data/shapes, as the configs
-    expect relative to the current directory."""
-    root = tmp_path_factory.mktemp('workspace')
-    make_shapes_datasets(
-        str(root / 'data' / 'shapes'), num_train=8, num_val=4)
-    return root
-
-
-def _run(args, cwd):
-    env = dict(os.environ, PYTHONWARNINGS='ignore')
-    result = subprocess.run([sys.executable, *args],
-                            cwd=cwd,
-                            env=env,
-                            capture_output=True,
-                            text=True)
-    return result.returncode, result.stdout + result.stderr
-
-
 @pytest.mark.parametrize('task', sorted(TASKS))
 def test_train_then_test(task, shapes_workspace):
     config, options, metric_names, image = TASKS[task]
@@ -76,12 +46,22 @@ def test_train_then_test(task, shapes_workspace):
 
     checkpoint = (work_dir / 'last_checkpoint').read_text().strip()
     pred_file = work_dir / 'preds.pkl'
-    code, out = _run([
-        TEST,
-        str(REPO / config), checkpoint, '--work-dir',
-        str(work_dir), '--out',
-        str(pred_file), '--cfg-options', *NO_WORKERS
-    ], shapes_workspace)
+    image = shapes_workspace / 'data' / 'shapes' / image
+    vis_file = work_dir / 'vis.png'
+    commands = [
+        [
+            TEST, REPO / config, checkpoint, '--work-dir', work_dir, '--out',
+            pred_file, '--cfg-options', *NO_WORKERS
+        ],
+        [IMAGE_DEMO, image, REPO / config, checkpoint, '--out', vis_file],
+    ]
+    if task != 'det':  # mmdet has no test-time augmentation for masks
+        commands.append([
+            TEST, REPO / config, checkpoint, '--tta', '--work-dir',
+            work_dir / 'tta', '--cfg-options', *NO_WORKERS
+        ])
+    (code, out), (demo_code, demo_out), *tta = run_tools(
+        commands, shapes_workspace)
     assert code == 0, out[-4000:]
     summary = [ln for ln in out.splitlines() if ln.startswith('Test metrics')]
     assert summary, out[-3000:]
@@ -89,46 +69,14 @@ def test_train_then_test(task, shapes_workspace):
         assert f'{name}: ' in summary[0]
     assert pred_file.stat().st_size > 0
 
-    if task != 'det':  # mmdet has no test-time augmentation for masks
-        code, out = _run([
-            TEST,
-            str(REPO / config), checkpoint, '--tta', '--work-dir',
-            str(work_dir), '--cfg-options', *NO_WORKERS
-        ], shapes_workspace)
-        assert code == 0, out[-4000:]
-        assert re.search(rf'Test metrics: .*{re.escape(metric_names[0])}: \d',
-                         out)
-
-    image = shapes_workspace / 'data' / 'shapes' / image
-    vis_file = work_dir / 'vis.png'
-    code, out = _run(
-        [IMAGE_DEMO, str(image),
-         str(REPO / config), checkpoint, '--out',
-         str(vis_file)], shapes_workspace)
-    assert code == 0, out[-4000:]
+    assert demo_code == 0, demo_out[-4000:]
     vis = mmcv.imread(str(vis_file))
     assert vis.ndim == 3 and vis.shape[0] >= mmcv.imread(str(image)).shape[0]
 
-
-def test_resume_continues_from_the_last_checkpoint(shapes_workspace):
-    config, options, _, _ = TASKS['seg']
-    work_dir = shapes_workspace / 'work_resume'
-    common = [
-        TRAIN,
-        str(REPO / config), '--work-dir',
-        str(work_dir), '--cfg-options', *options, *NO_WORKERS
-    ]
-    code, out = _run(common, shapes_workspace)
-    assert code == 0, out[-4000:]
-    assert (work_dir / 'iter_4.pth').exists()
-
-    code, out = _run([*common, 'train_cfg.max_iters=6', '--resume'],
-                     shapes_workspace)
-    assert code == 0, out[-4000:]
-    assert 'resumed epoch: 0, iter: 4' in out, out[-3000:]
-    trained = re.findall(r'Iter\(train\) \[\s*(\d+)/6\]', out)
-    assert trained == ['5', '6'], out[-3000:]
-    assert (work_dir / 'iter_6.pth').exists()
+    for code, out in tta:
+        assert code == 0, out[-4000:]
+        assert re.search(rf'Test metrics: .*{re.escape(metric_names[0])}: \d',
+                         out)
 
 
 def test_missing_dataset_is_one_clear_message(tmp_path):
@@ -177,28 +125,26 @@ AUTHORS_MODELS = {
 }
 
 
-@pytest.mark.parametrize('config', sorted(AUTHORS_MODELS))
-def test_converted_authors_checkpoint_runs_in_test_py(config,
-                                                      shapes_workspace):
-    model_options, data_options, metric = AUTHORS_MODELS[config]
-    work_dir = shapes_workspace / ('authors_' + Path(config).stem)
-    work_dir.mkdir()
-    authors = authors_whole_model(config, cfg_options=model_options)
-    src, dst = work_dir / 'authors.pth', work_dir / 'converted.pth'
-    torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
-    code, out = _run([str(CONVERTER), str(src), str(dst)], shapes_workspace)
-    assert code == 0, out[-3000:]
-    code, out = _run([
-        TEST,
-        str(REPO / config),
-        str(dst), '--work-dir',
-        str(work_dir), '--cfg-options',
-        *[f'{k}={v}' for k, v in model_options.items()], *data_options,
-        'test_dataloader.num_workers=0',
-        'test_dataloader.persistent_workers=False'
-    ], shapes_workspace)
-    assert code == 0, out[-4000:]
-    assert re.search(rf'Test metrics: .*{re.escape(metric)}: \d', out), \
-        out[-3000:]
-    for warning in ('missing keys', 'unexpected key', 'size mismatch'):
-        assert warning not in out, out[-3000:]
+def test_converted_authors_checkpoints_run_in_test_py(shapes_workspace):
+    """An authors'-layout RetinaNet and UperNet, converted, evaluate with
+    tools/test.py, loaded strictly."""
+    commands = []
+    for config, (model_options, data_options, _) in AUTHORS_MODELS.items():
+        work_dir = shapes_workspace / ('authors_' + Path(config).stem)
+        work_dir.mkdir()
+        authors, _ = authors_whole_model(config, cfg_options=model_options)
+        src, dst = work_dir / 'authors.pth', work_dir / 'converted.pth'
+        torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
+        code, out = _run([CONVERTER, src, dst], shapes_workspace)
+        assert code == 0, out[-3000:]
+        commands.append([
+            TEST, REPO / config, dst, '--work-dir', work_dir,
+            '--cfg-options', *[f'{k}={v}' for k, v in model_options.items()],
+            *data_options, 'test_dataloader.num_workers=0',
+            'test_dataloader.persistent_workers=False'
+        ])
+    results = run_tools(commands, shapes_workspace)
+    for (_, _, metric), (code, out) in zip(AUTHORS_MODELS.values(), results):
+        assert code == 0, out[-4000:]
+        assert re.search(rf'Test metrics: .*{re.escape(metric)}: \d', out), \
+            out[-3000:]

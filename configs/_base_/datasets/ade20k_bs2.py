@@ -2,3 +2,5 @@
 _base_ = 'mmseg::_base_/datasets/ade20k.py'
 
 train_dataloader = dict(batch_size=2)
+# Stop at labels that are neither a class nor the ignore index.
+custom_hooks = [dict(type='mmsepvit.SegLabelCheckHook')]

@@ -16,6 +16,8 @@ train_pipeline = [
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
+    # The generated images are 64x64; others are brought to the model's size.
+    dict(type='Resize', scale=64),
     dict(type='PackInputs'),
 ]
 loader = dict(batch_size=32, num_workers=2, persistent_workers=True)

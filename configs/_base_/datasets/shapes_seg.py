@@ -43,3 +43,5 @@ val_dataloader = dict(
     num_workers=2,
     dataset=dict(shapes_dataset, pipeline=test_pipeline))
 test_dataloader = val_dataloader
+# Stop at labels that are neither a class nor the ignore index.
+custom_hooks = [dict(type='mmsepvit.SegLabelCheckHook')]

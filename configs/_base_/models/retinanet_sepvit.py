@@ -7,5 +7,6 @@ _base_ = [
 ]
 
 model = dict(
-    backbone=dict(_base_.sepvit_backbone, _delete_=True, out_indices=(1, 2, 3)),
+    backbone=dict(
+        _base_.sepvit_backbone, _delete_=True, out_indices=(1, 2, 3)),
     neck=dict(in_channels=[192, 384, 768], start_level=0))

@@ -18,6 +18,14 @@ from mmsepvit.registry import MODELS
 from ..utils import ConditionalPositionEncoding, SeparableSelfAttention
 
 
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 class SepViTBlock(BaseModule):
     """One SepViT block: separable self-attention and an MLP, each with a
     residual connection.
@@ -367,20 +375,39 @@ class SepViT(BaseModule):
         if stage_norms not in self.stage_norm_modes:
             raise ValueError(f'stage_norms must be one of '
                              f'{self.stage_norm_modes}, got {stage_norms!r}.')
-        if not (isinstance(frozen_stages, int)
+        if not (_is_int(frozen_stages)
                 and -1 <= frozen_stages < self.num_stages):
             raise ValueError(
                 f'frozen_stages must be an int from -1 (nothing frozen) to '
                 f'{self.num_stages - 1} (all stages frozen), got '
                 f'{frozen_stages!r}.')
+        for name, rate in (('drop_rate', drop_rate),
+                           ('attn_drop_rate', attn_drop_rate),
+                           ('drop_path_rate', drop_path_rate)):
+            if not (_is_real(rate) and 0 <= rate < 1):
+                raise ValueError(f'{name} must be a probability in [0, 1), '
+                                 f'got {rate!r}.')
+        if not (_is_real(mlp_ratio) and mlp_ratio > 0):
+            raise ValueError(f'mlp_ratio must be a number > 0, got '
+                             f'{mlp_ratio!r}.')
+        if not (_is_int(in_channels) and in_channels > 0):
+            raise ValueError(f'in_channels must be an int > 0, got '
+                             f'{in_channels!r}.')
+        img_size = to_2tuple(img_size)
+        if not (len(img_size) == 2
+                and all(_is_int(s) and s > 0 for s in img_size)):
+            raise ValueError(f'img_size must be an int > 0 or two of them '
+                             f'(H, W), got {img_size!r}.')
         self.in_channels = in_channels
-        self.img_size = to_2tuple(img_size)
+        self.img_size = img_size
         self.stage_norms = stage_norms
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
         total_depth = sum(self.depths)
-        dpr = torch.linspace(0, drop_path_rate, total_depth).tolist()
+        # On the CPU also when the model is built on the meta device.
+        dpr = torch.linspace(
+            0, drop_path_rate, total_depth, device='cpu').tolist()
         block_cfg = dict(
             mlp_ratio=mlp_ratio,
             attn_drop_rate=attn_drop_rate,
@@ -437,7 +464,7 @@ class SepViT(BaseModule):
             value = arch[key]
             if (not isinstance(value, Sequence)
                     or len(value) != self.num_stages
-                    or not all(isinstance(v, int) and v > 0 for v in value)):
+                    or not all(_is_int(v) and v > 0 for v in value)):
                 raise ValueError(f'arch[{key!r}] must be {self.num_stages} '
                                  f'positive ints, got {value!r}.')
         for i, (dims, heads) in enumerate(
@@ -461,7 +488,7 @@ class SepViT(BaseModule):
             isinstance(window_sizes, Sequence)
             and len(window_sizes) == self.num_stages and all(
                 isinstance(stage, Sequence) and len(stage) == depth
-                and all(isinstance(w, int) and w > 0 for w in stage)
+                and all(_is_int(w) and w > 0 for w in stage)
                 for stage, depth in zip(window_sizes, self.depths)))
         if not valid:
             raise ValueError(
@@ -474,8 +501,8 @@ class SepViT(BaseModule):
             self, out_indices: Union[int, Sequence[int]]) -> List[int]:
         if isinstance(out_indices, int):
             out_indices = [out_indices]
-        if not (isinstance(out_indices, Sequence) and out_indices and all(
-                isinstance(i, int) for i in out_indices)):
+        if not (isinstance(out_indices, Sequence) and out_indices
+                and all(_is_int(i) for i in out_indices)):
             raise TypeError(f'out_indices must be an int or a non-empty '
                             f'sequence of ints, got {out_indices!r}.')
         parsed = []

@@ -1,0 +1,9 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+from .resumable_checkpoint_hook import (ResumableCheckpointHook,
+                                        find_resumable_checkpoint)
+from .seg_label_check_hook import InvalidLabelError, SegLabelCheckHook
+
+__all__ = [
+    'InvalidLabelError', 'ResumableCheckpointHook', 'SegLabelCheckHook',
+    'find_resumable_checkpoint'
+]

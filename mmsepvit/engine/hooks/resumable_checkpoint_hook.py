@@ -1,0 +1,234 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+import glob
+import os
+import os.path as osp
+import random
+from typing import List, Optional, Tuple
+
+import numpy as np
+import torch
+from mmengine.dist import all_gather_object, get_rank, is_main_process
+from mmengine.fileio import LocalBackend
+from mmengine.hooks import CheckpointHook
+from mmengine.runner import IterBasedTrainLoop
+
+from mmsepvit.registry import HOOKS
+from mmsepvit.utils import CheckpointFileError, verify_checkpoint_file
+
+PARTIAL_SUFFIX = '.partial'
+
+
+def get_rng_state() -> dict:
+    """The state of every random number generator training draws from."""
+    state = dict(
+        python=random.getstate(),
+        numpy=np.random.get_state(),
+        torch=torch.get_rng_state())
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state['cuda'] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
+    if 'cuda' in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def find_resumable_checkpoint(
+        work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The checkpoint ``--resume`` continues from, and why others were
+    passed over.
+
+    The file ``last_checkpoint`` names comes first, then the other ``*.pth``
+    files of ``work_dir``, newest first; the first one that exists and
+    passes its checksums wins.
+
+    Returns:
+        tuple: The path (None if nothing is resumable) and one message per
+        candidate passed over.
+    """
+    candidates = []
+    last_checkpoint = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last_checkpoint):
+        with open(last_checkpoint) as f:
+            named = f.read().strip()
+        if named:
+            candidates.append(named)
+    newest_first = sorted(
+        glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime, reverse=True)
+    for path in newest_first:
+        if osp.abspath(path) not in map(osp.abspath, candidates):
+            candidates.append(path)
+    passed_over = []
+    for path in candidates:
+        try:
+            verify_checkpoint_file(path)
+        except (OSError, CheckpointFileError) as error:
+            passed_over.append(f'cannot resume from {path}: {error}')
+            continue
+        return path, passed_over
+    return None, passed_over
+
+
+def _replace_durably(src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst`` once its bytes are on disk."""
+    with open(src, 'rb') as f:
+        os.fsync(f.fileno())
+    os.replace(src, dst)
+    directory = os.open(osp.dirname(osp.abspath(dst)), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+@HOOKS.register_module()
+class ResumableCheckpointHook(CheckpointHook):
+    """mmengine's ``CheckpointHook`` whose checkpoints survive a crash and
+    resume training exactly. Takes the same arguments.
+
+    - **Crash-proof saving.** mmengine 0.10.7 deletes the oldest checkpoint
+      (``max_keep_ckpts``) before writing the new one, and writes it and
+      ``last_checkpoint`` in place, so a kill in between leaves nothing to
+      resume from. Here, local checkpoints are written to
+      ``<name>.partial``, flushed to disk and renamed; then
+      ``last_checkpoint`` is replaced the same way; only then are old
+      checkpoints deleted.
+    - **Random state.** The checkpoint carries the states of Python's,
+      numpy's and PyTorch's (CPU and CUDA) random generators of every rank,
+      which drop path, dropout and the data pipeline draw from; resuming
+      restores them where the uninterrupted run would be: at the first
+      iteration (iteration-based loops, after the data loader has been
+      advanced past the trained batches) or at the start of the next epoch
+      (epoch-based loops, before its data loader is created).
+    - Validation runs on a copy of the random state, so it draws nothing
+      from the training stream whether or not a run was resumed.
+
+    Exactness needs the data workers to restart the same way too: it holds
+    for iteration-based loops (all of mmsepvit's segmentation configs) and
+    for epoch-based loops without persistent workers. With persistent
+    workers an uninterrupted run's workers go on with their random state
+    while resumed ones are seeded afresh; resuming such a run says so.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._rng_states_to_save: Optional[list] = None
+        self._rng_state_to_restore: Optional[dict] = None
+        self._rng_state_before_val: Optional[dict] = None
+
+    def _saves_locally(self) -> bool:
+        return isinstance(self.file_backend, LocalBackend)
+
+    def before_train(self, runner) -> None:
+        super().before_train(runner)
+        if is_main_process() and self._saves_locally():
+            # What a kill during a save left behind.
+            pattern = osp.join(self.out_dir, '*' + PARTIAL_SUFFIX)
+            for leftover in glob.glob(pattern):
+                os.remove(leftover)
+
+    # Random state -----------------------------------------------------------
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        states, self._rng_states_to_save = self._rng_states_to_save, None
+        if states is None and runner.world_size == 1:
+            # A save outside _save_checkpoint_with_step (best checkpoints).
+            states = [self._rng_state_before_val or get_rng_state()]
+        if states is not None:
+            checkpoint['rng_states'] = states
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        states = checkpoint.get('rng_states')
+        if states is None:
+            return
+        if len(states) != runner.world_size:
+            runner.logger.warning(
+                f'The checkpoint holds the random states of '
+                f'{len(states)} processes but this run has '
+                f'{runner.world_size}; training goes on with fresh ones.')
+            return
+        self._rng_state_to_restore = states[get_rank()]
+
+    def _restore_rng_state(self, runner) -> None:
+        state, self._rng_state_to_restore = self._rng_state_to_restore, None
+        # Only a resumed run goes on at a step > 0; a run that loaded weights
+        # to start from (load_from) keeps its own randomness.
+        if state is not None and runner.iter > 0:
+            set_rng_state(state)
+
+    def before_train_epoch(self, runner) -> None:
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            return
+        loader = runner.train_dataloader
+        if (self._rng_state_to_restore is not None and runner.iter > 0
+                and loader.num_workers > 0 and loader.persistent_workers):
+            runner.logger.warning(
+                'Resuming an epoch-based run whose train_dataloader has '
+                'persistent_workers=True: training goes on correctly but not '
+                'bit-identically to an uninterrupted run, whose data workers '
+                'kept their random state across epochs. Set '
+                'train_dataloader.persistent_workers=False for exact '
+                'resumes.')
+        self._restore_rng_state(runner)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        if isinstance(runner.train_loop, IterBasedTrainLoop):
+            self._restore_rng_state(runner)
+
+    def before_val(self, runner) -> None:
+        self._rng_state_before_val = get_rng_state()
+
+    def after_val(self, runner) -> None:
+        if self._rng_state_before_val is not None:
+            set_rng_state(self._rng_state_before_val)
+            self._rng_state_before_val = None
+
+    # Saving -----------------------------------------------------------------
+
+    def _save_checkpoint_with_step(self, runner, step, meta):
+        # Inside validation (best checkpoints), the training stream is the
+        # state validation started from.
+        state = self._rng_state_before_val or get_rng_state()
+        self._rng_states_to_save = all_gather_object(state)
+        if not self._saves_locally():
+            super()._save_checkpoint_with_step(runner, step, meta)
+            return
+
+        expired = []
+        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
+                                            self.keep_ckpt_ids[-1] == step):
+            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
+                expired.append(self.keep_ckpt_ids.popleft())
+            self.keep_ckpt_ids.append(step)
+            runner.message_hub.update_info('keep_ckpt_ids',
+                                           list(self.keep_ckpt_ids))
+
+        ckpt_filename = self.filename_tmpl.format(step)
+        self.last_ckpt = osp.join(self.out_dir, ckpt_filename)
+        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
+        runner.save_checkpoint(
+            self.out_dir,
+            ckpt_filename + PARTIAL_SUFFIX,
+            self.file_client_args,
+            save_optimizer=self.save_optimizer,
+            save_param_scheduler=self.save_param_scheduler,
+            meta=meta,
+            by_epoch=self.by_epoch,
+            backend_args=self.backend_args,
+            **self.args)
+        self._rng_states_to_save = None  # only the main process saved
+        if not is_main_process():
+            return
+        _replace_durably(self.last_ckpt + PARTIAL_SUFFIX, self.last_ckpt)
+        last_checkpoint = osp.join(runner.work_dir, 'last_checkpoint')
+        with open(last_checkpoint + PARTIAL_SUFFIX, 'w') as f:
+            f.write(self.last_ckpt)
+        _replace_durably(last_checkpoint + PARTIAL_SUFFIX, last_checkpoint)
+        for old_step in expired:
+            path = osp.join(self.out_dir, self.filename_tmpl.format(old_step))
+            if osp.isfile(path):
+                os.remove(path)

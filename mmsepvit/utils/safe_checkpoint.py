@@ -1,0 +1,180 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""Loading checkpoint files without running the code a pickle can carry.
+
+A ``.pth`` file is a pickle: ``torch.load(weights_only=False)`` calls
+whatever functions the file names. mmsepvit loads local checkpoint files
+with ``weights_only=True`` and an allowlist of exactly what mmengine's
+Runner writes besides tensors and plain containers: its message hub's
+``HistoryBuffer`` and numpy arrays, scalars and dtypes. Before unpickling,
+the CRC-32 that PyTorch's zip format records for every record is checked, so
+a damaged file stops with an error instead of loading wrong numbers.
+
+A file that needs other objects is refused with the first disallowed name.
+To load one you trust, list it (paths separated by ``os.pathsep``)::
+
+    export MMSEPVIT_TRUSTED_CHECKPOINTS=/path/to/trusted.pth
+"""
+import os
+import os.path as osp
+import pickle
+import re
+import zipfile
+from typing import Any, Callable, Iterable, List, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+from mmengine.logging.history_buffer import HistoryBuffer
+
+TRUSTED_CHECKPOINTS_ENV = 'MMSEPVIT_TRUSTED_CHECKPOINTS'
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+class CheckpointFileError(RuntimeError):
+    """A checkpoint file that mmsepvit will not load."""
+
+
+class UnsafeCheckpointError(CheckpointFileError):
+    """The file's pickle names objects outside the allowlist."""
+
+
+class DamagedCheckpointError(CheckpointFileError):
+    """The file is empty, truncated or fails its checksums."""
+
+
+# HistoryBuffer's statistics methods, which it pickles by attribute name.
+_HISTORY_BUFFER_STATISTICS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as a checkpoint may call it: only to fetch one of
+    ``HistoryBuffer``'s statistics methods."""
+    if obj is HistoryBuffer and name in _HISTORY_BUFFER_STATISTICS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'getattr({obj!r}, {name!r}) is not allowed (only the statistics '
+        f'methods of HistoryBuffer may be fetched by name)')
+
+
+def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
+    multiarray = np.core.multiarray
+    numeric = [
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64,
+        np.complex64, np.complex128
+    ]
+    return [
+        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        np.ndarray,
+        np.dtype,
+        *{type(np.dtype(t))
+          for t in numeric},
+    ]
+
+
+def runner_checkpoint_globals(
+) -> List[Union[Callable, Tuple[Callable, str]]]:
+    """What mmengine Runner checkpoints name besides tensors and containers,
+    in the form of :func:`torch.serialization.safe_globals`."""
+    return [
+        HistoryBuffer,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        *_numpy_globals(),
+    ]
+
+
+def _global_name(entry: Union[Callable, Tuple[Callable, str]]) -> str:
+    if isinstance(entry, tuple):
+        return entry[1]
+    return f'{entry.__module__}.{entry.__qualname__}'
+
+
+def trusted_checkpoints() -> List[str]:
+    """The real paths listed in ``MMSEPVIT_TRUSTED_CHECKPOINTS``."""
+    listed = os.environ.get(TRUSTED_CHECKPOINTS_ENV, '')
+    return [osp.realpath(p) for p in listed.split(os.pathsep) if p]
+
+
+def verify_checkpoint_file(filename: str) -> None:
+    """Raise :class:`DamagedCheckpointError` unless every record of a
+    PyTorch zip checkpoint matches its recorded CRC-32.
+
+    Files in PyTorch's legacy (non-zip) format record no checksums and pass;
+    so do records of files saved with checksums switched off
+    (:func:`torch.serialization.set_crc32_options`), whose CRC field is 0.
+    """
+    with open(filename, 'rb') as f:
+        magic = f.read(len(_ZIP_MAGIC))
+    if not magic:
+        raise DamagedCheckpointError(f'Checkpoint {filename} is empty.')
+    if magic != _ZIP_MAGIC:
+        return
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            for info in archive.infolist():
+                if info.CRC == 0 and info.file_size:
+                    continue
+                with archive.open(info) as record:
+                    while record.read(1 << 22):  # the CRC is checked at EOF
+                        pass
+    except (zipfile.BadZipFile, EOFError, OSError) as error:
+        raise DamagedCheckpointError(
+            f'Checkpoint {filename} is damaged or truncated ({error}); '
+            f'refusing to load wrong weights. Use an intact copy.') from error
+
+
+def load_checkpoint_file(filename: str,
+                         map_location: Any = None,
+                         extra_safe_globals: Sequence[Any] = ()) -> Any:
+    """``torch.load`` a local checkpoint file safely.
+
+    Args:
+        filename (str): The file.
+        map_location: As for :func:`torch.load`. Defaults to None.
+        extra_safe_globals (Sequence): More globals to allow (as for
+            :func:`torch.serialization.safe_globals`), for callers that load
+            another program's checkpoints. Defaults to ().
+
+    Returns:
+        The unpickled object.
+
+    Raises:
+        DamagedCheckpointError: The file is empty or fails its checksums.
+        UnsafeCheckpointError: The file names objects outside the allowlist
+            and is not listed in ``MMSEPVIT_TRUSTED_CHECKPOINTS``.
+    """
+    verify_checkpoint_file(filename)
+    if osp.realpath(filename) in trusted_checkpoints():
+        return torch.load(
+            filename, map_location=map_location, weights_only=False)
+    allowed = [*runner_checkpoint_globals(), *extra_safe_globals]
+    try:
+        with torch.serialization.safe_globals(allowed):
+            return torch.load(
+                filename, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        raise UnsafeCheckpointError(
+            _refusal(filename, allowed, error)) from None
+
+
+def _refusal(filename: str, allowed: Iterable[Any],
+             error: Exception) -> str:
+    allowed_names = {_global_name(entry) for entry in allowed}
+    try:
+        named = torch.serialization.get_unsafe_globals_in_checkpoint(filename)
+    except Exception:  # the listing only improves the message
+        named = []
+    disallowed = [name for name in named if name not in allowed_names]
+    if disallowed:
+        reason = f'it names {disallowed[0]!r}, which is not allowed'
+    else:
+        # PyTorch's own words follow 'WeightsUnpickler error:'.
+        detail = re.search(r'WeightsUnpickler error:\s*(.+?)(\n\s*\n|$)',
+                           str(error), re.S)
+        reason = (detail.group(1) if detail else str(error)).strip(' .')
+    return (f'Refusing to load checkpoint {filename}: {reason}. A checkpoint '
+            f'may hold tensors, plain containers and what mmengine\'s Runner '
+            f'saves; anything else could run code when unpickled.\nIf you '
+            f'trust this file, list it in {TRUSTED_CHECKPOINTS_ENV} (paths '
+            f'separated by {os.pathsep!r}), e.g.\n  export '
+            f'{TRUSTED_CHECKPOINTS_ENV}={osp.abspath(filename)}')

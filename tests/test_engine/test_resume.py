@@ -1,0 +1,194 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""A killed and resumed run ends with the weights of an uninterrupted one,
+and a kill at any moment, during a checkpoint save too, leaves a run that
+resumes."""
+import random
+import shutil
+import subprocess
+import sys
+import time
+
+import torch
+from cli_helpers import (CLS_DEMO, NO_WORKERS, SEG_DEMO, TRAIN, run_tool,
+                         run_tools, tool_env)
+
+from mmsepvit.engine import find_resumable_checkpoint
+
+# The real demo configs with every source of randomness on.
+RANDOMNESS = [
+    'randomness.seed=0', 'randomness.deterministic=True',
+    'model.backbone.drop_rate=0.1', 'model.backbone.drop_path_rate=0.2'
+]
+SEG_RUN = [
+    'train_cfg.max_iters=8', 'train_cfg.val_interval=4',
+    'default_hooks.checkpoint.interval=4', 'default_hooks.logger.interval=1',
+    'train_dataloader.batch_size=2', 'model.backbone.attn_drop_rate=0.1',
+    *RANDOMNESS
+]
+CLS_RUN = [
+    'train_cfg.max_epochs=2', 'train_cfg.val_interval=1',
+    'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4',
+    *RANDOMNESS
+]
+
+
+def _start(command, cwd, log):
+    return subprocess.Popen([sys.executable, *map(str, command)],
+                            cwd=cwd,
+                            env=tool_env(),
+                            stdout=open(log, 'w'),
+                            stderr=subprocess.STDOUT)
+
+
+def _wait_for(condition, process, timeout=300):
+    """Poll until ``condition()`` or the process ends."""
+    deadline = time.time() + timeout
+    while not condition() and process.poll() is None:
+        assert time.time() < deadline, 'timed out'
+        time.sleep(0.002)
+
+
+def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
+    """Run ``command`` into ``full`` to its end, then into ``cut`` until
+    ``cut / checkpoint`` exists, and SIGKILL that run. One after the other:
+    the data workers of two runs would crowd the cores."""
+    code, out = run_tool([*command, '--work-dir', full], cwd)
+    assert code == 0, out[-3000:]
+    run = _start([*command, '--work-dir', cut], cwd, cut.parent / 'cut.log')
+    _wait_for((cut / checkpoint).exists, run)
+    run.kill()
+    run.wait()
+
+
+def _differing_tensors(a, b):
+    a = torch.load(a, weights_only=False)['state_dict']
+    b = torch.load(b, weights_only=False)['state_dict']
+    assert a.keys() == b.keys()
+    return [k for k in a if not torch.equal(a[k], b[k])]
+
+
+def test_killed_and_resumed_seg_run_equals_an_uninterrupted_one(
+        shapes_workspace, tmp_path):
+    """The seg demo (iteration-based) with its data workers, drop path,
+    dropout and attention dropout."""
+    full, cut = tmp_path / 'full', tmp_path / 'cut'
+    command = [TRAIN, SEG_DEMO, '--cfg-options', *SEG_RUN]
+    _full_and_killed_runs(command, shapes_workspace, full, cut, 'iter_4.pth')
+    assert not (cut / 'iter_8.pth').exists()
+    code, out = run_tool([*command, '--work-dir', cut, '--resume'],
+                         shapes_workspace)
+    assert code == 0, out[-3000:]
+    assert f'Resuming from {cut / "iter_4.pth"}' in out
+    assert _differing_tensors(full / 'iter_8.pth', cut / 'iter_8.pth') == []
+
+
+def test_killed_and_resumed_cls_run_equals_an_uninterrupted_one(
+        shapes_workspace, tmp_path):
+    """The cls demo (epoch-based): exact with workers that restart every
+    epoch; with persistent workers the resume says it is not."""
+    full, cut = tmp_path / 'full', tmp_path / 'cut'
+    command = [
+        TRAIN, CLS_DEMO, '--cfg-options', *CLS_RUN,
+        'train_dataloader.persistent_workers=False'
+    ]
+    _full_and_killed_runs(command, shapes_workspace, full, cut,
+                          'epoch_1.pth')
+    shutil.copytree(cut, tmp_path / 'persistent')
+    (code, out), (persistent_code, persistent_out) = run_tools([
+        [*command, '--work-dir', cut, '--resume'],
+        [
+            *command, 'train_dataloader.persistent_workers=True',
+            '--work-dir', tmp_path / 'persistent', '--resume'
+        ],
+    ], shapes_workspace)
+    assert code == 0, out[-3000:]
+    assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
+    assert persistent_code == 0, persistent_out[-3000:]
+    assert 'not bit-identically' in persistent_out
+    assert 'not bit-identically' not in out
+
+
+def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
+                                                      tmp_path):
+    """Kills while a checkpoint is being written, and at random moments of
+    training; every following --resume must carry on, and the run must
+    finish."""
+    work_dir = tmp_path / 'work'
+    command = [
+        TRAIN, SEG_DEMO, '--work-dir', work_dir, '--resume', '--cfg-options',
+        'train_cfg.max_iters=8', 'train_cfg.val_interval=4',
+        'default_hooks.checkpoint.interval=1',
+        'default_hooks.checkpoint.max_keep_ckpts=1',
+        'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
+        *NO_WORKERS
+    ]
+
+    def saving_since(start):
+        return lambda: any(p.stat().st_mtime_ns > start
+                           for p in work_dir.glob('*.partial'))
+
+    def training(log):
+        return lambda: 'Iter(train)' in log.read_text()
+
+    rng = random.Random(0)
+    runs, kills_during_save = [], 0
+    for attempt in range(3):
+        log = tmp_path / f'run{attempt}.log'
+        runs.append((log, any(work_dir.glob('*.pth'))))
+        start = time.time_ns()
+        process = _start(command, shapes_workspace, log)
+        if attempt < 2:  # while a checkpoint is being written
+            _wait_for(saving_since(start), process)
+            time.sleep(rng.uniform(0, 0.05))
+        else:  # at a random moment of training: a step, a save, a val
+            _wait_for(training(log), process)
+            time.sleep(rng.uniform(0, 3))
+        assert process.poll() is None, log.read_text()[-3000:]
+        process.kill()
+        process.wait()
+        kills_during_save += any(
+            p.stat().st_mtime_ns > start for p in work_dir.glob('*.partial'))
+        if any(work_dir.glob('*.pth')):  # a save completed at some point
+            checkpoint, _ = find_resumable_checkpoint(str(work_dir))
+            assert checkpoint is not None, list(work_dir.iterdir())
+    assert kills_during_save >= 2
+
+    code, out = run_tool(command, shapes_workspace)
+    assert code == 0, out[-3000:]
+    assert (work_dir / 'iter_8.pth').exists()
+    assert not any(work_dir.glob('*.partial'))  # cleaned up
+    assert len(list(work_dir.glob('*.pth'))) == 1  # max_keep_ckpts
+    assert 'no checkpoint to resume' in runs[0][0].read_text()  # not silent
+    for log, had_checkpoint in runs[1:]:
+        text = log.read_text()
+        assert 'Traceback' not in text and 'Error' not in text, text[-3000:]
+        assert ('Resuming from' in text) == had_checkpoint, text[-3000:]
+    assert 'Resuming from' in out and 'Traceback' not in out
+
+
+def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path):
+    intact = tmp_path / 'iter_2.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, intact)
+    time.sleep(0.01)
+    broken = tmp_path / 'iter_4.pth'
+    broken.write_bytes(intact.read_bytes()[:100])
+    (tmp_path / 'last_checkpoint').write_text(str(broken))
+    found, passed_over = find_resumable_checkpoint(str(tmp_path))
+    assert found == str(intact)
+    assert len(passed_over) == 1 and str(broken) in passed_over[0]
+
+    (tmp_path / 'last_checkpoint').write_text(str(tmp_path / 'iter_6.pth'))
+    found, passed_over = find_resumable_checkpoint(str(tmp_path))
+    assert found == str(intact) and 'iter_6.pth' in passed_over[0]
+
+    intact.unlink()
+    assert find_resumable_checkpoint(str(tmp_path))[0] is None
+    assert find_resumable_checkpoint(str(tmp_path / 'none'))[0] is None
+
+
+def test_resume_from_a_missing_file_stops(tmp_path):
+    code, out = run_tool(
+        [TRAIN, SEG_DEMO, '--resume', tmp_path / 'nope.pth'], tmp_path)
+    assert code == 1
+    assert f'--resume {tmp_path / "nope.pth"}: no such checkpoint' in out
+    assert 'Traceback' not in out
