@@ -60,7 +60,9 @@ if __name__ == '__main__':
         extras_require={
             'all': parse_requirements('runtime.txt') +
             parse_requirements('optional.txt') +
+            parse_requirements('deploy.txt') +
             parse_requirements('tests.txt'),
+            'deploy': parse_requirements('deploy.txt'),
             'optional': parse_requirements('optional.txt'),
             'tests': parse_requirements('tests.txt'),
             'mim': parse_requirements('mminstall.txt'),

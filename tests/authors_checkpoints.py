@@ -6,8 +6,9 @@ from pathlib import Path
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from sepvit_reference import authors_state_dict
+
+from mmsepvit.apis import build_model as mmsepvit_build_model
 
 REPO = Path(__file__).resolve().parents[1]
 CONVERTER = REPO / 'tools' / 'model_converters' / 'sepvit2mmsepvit.py'
@@ -39,9 +40,8 @@ def build_model(config, seed=0, cfg_options=None):
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     cfg.model.backbone.init_cfg = None
-    init_default_scope(cfg.default_scope)
     torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
+    model = mmsepvit_build_model(cfg)
     model.init_weights()
     return model
 

@@ -91,7 +91,7 @@ else
     pip_install --force-reinstall --no-deps "$WHEEL_DIR"/mmcv-*.whl
 fi
 
-step "install mmengine, mmpretrain, mmsegmentation, mmdetection, test tools and mmsepvit (editable)"
+step "install mmengine, mmpretrain, mmsegmentation, mmdetection, onnx + onnxruntime, test tools and mmsepvit (editable)"
 pip_install -e "$ROOT[all]"
 
 step "check the installed stack"
@@ -99,6 +99,7 @@ step "check the installed stack"
 import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch, torchvision
 from mmcv.ops import RoIAlign, nms  # noqa: F401
 import mmdet.models, mmpretrain.models, mmseg.models  # noqa: F401,E401
+import onnx, onnxruntime, onnxscript  # noqa: F401,E401
 import mmsepvit
 print(f'torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '
       f'mmengine {mmengine.__version__}, mmpretrain {mmpretrain.__version__}, '

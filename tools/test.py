@@ -20,8 +20,8 @@ from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 from mmsepvit.engine import InvalidLabelError
-from mmsepvit.utils import CheckpointFileError
-from mmsepvit.utils.cli import add_common_args, load_config
+from mmsepvit.utils.cli import (add_common_args, exit_on_checkpoint_error,
+                                load_config)
 from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
                                       check_datasets, check_model_channels)
 
@@ -135,18 +135,13 @@ def main():
     except (MissingInputError, ConfigMismatchError) as error:
         sys.exit(f'Error: {error}')
     runner = Runner.from_cfg(cfg)
-    try:
+    with exit_on_checkpoint_error(
+            args.checkpoint, args.config,
+            '\nEvaluating it would give meaningless metrics. Check that '
+            'checkpoint and config belong together, or pass --non-strict to '
+            'evaluate anyway.'):
         runner.load_checkpoint(
             args.checkpoint, map_location='cpu', strict=not args.non_strict)
-    except CheckpointFileError as error:
-        sys.exit(f'Error: {error}')
-    except RuntimeError as error:
-        if 'do not match' not in str(error):
-            raise
-        sys.exit(f'Error: checkpoint {args.checkpoint} does not fit the model '
-                 f'of {args.config}: {error}\nEvaluating it would give '
-                 f'meaningless metrics. Check that checkpoint and config '
-                 f'belong together, or pass --non-strict to evaluate anyway.')
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

@@ -1,29 +1,42 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Forward throughput of SepViT-T against mmpretrain's Swin-T and
-Twins-SVT-S, measured side by side in one run (CPU by default).
+"""Speed of SepViT-T against mmpretrain's Swin-T and Twins-SVT-S, measured
+side by side in one run, in PyTorch and in onnxruntime (CPU by default).
 
-    python tools/analysis/benchmark_backbones.py [--batch-size 32]
-        [--dense-batch-size 2] [--iters 5] [--device cpu]
+    python tools/analysis/benchmark_backbones.py
+        [--backend pytorch onnxruntime] [--batch-size 16]
+        [--dense-batch-size 2] [--iters 10] [--device cpu]
 
-Prints images/s of each backbone at 224x224 (classification settings) and at
-512x512 (dense settings: four output stages), and each one's ratio to Swin-T.
-The models are interleaved round by round so that machine noise hits all
-alike; the median round counts.
+For each backbone, at 224x224 (classification settings) and at 512x512
+(dense settings: four output stages): the batch-1 latency (median and 90th
+percentile) and the throughput at the larger batch, with each one's ratio to
+Swin-T in the same backend. The onnxruntime models are exported first (fp32,
+one static graph per batch size) with mmsepvit's exporter; a backbone that
+does not export is reported, not skipped silently. Rounds are interleaved
+over the models so that machine noise hits all alike.
 """
 import argparse
+import os.path as osp
 import statistics
+import tempfile
 import time
+import traceback
 
 import torch
 from mmpretrain.models import SVT, SwinTransformer
 
+from mmsepvit.deployment import export_module, inference_session
+from mmsepvit.deployment.onnx_export import INPUT_NAME
 from mmsepvit.models import SepViT
+
+BASELINE = 'Swin-T'
 
 
 def candidates(dense: bool):
     out_indices = (0, 1, 2, 3) if dense else (3, )
     sepvit_mode = {} if dense else dict(
-        window_token='per_window', single_window_pwa=False)
+        window_token='per_window',
+        single_window_pwa=False,
+        stage_norms='outputs')
     return {
         'SepViT-T': lambda: SepViT(
             'tiny', out_indices=out_indices, **sepvit_mode),
@@ -33,9 +46,46 @@ def candidates(dense: bool):
     }
 
 
-@torch.no_grad()
-def throughput(models, batch, iters, warmup):
-    """Median images/s of each model over interleaved rounds."""
+class OnnxRunner:
+    """Calls an exported backbone in onnxruntime like a module."""
+
+    def __init__(self, onnx_file: str, num_threads: int):
+        self.session = inference_session(
+            onnx_file, ['CPUExecutionProvider'], num_threads=num_threads)
+
+    def __call__(self, batch: torch.Tensor):
+        return self.session.run(None, {INPUT_NAME: batch.numpy()})
+
+
+def onnx_runners(models, batch, onnx_dir):
+    """Export every model for ``batch``'s shape and load it in onnxruntime;
+    models that fail to export are printed and left out.
+
+    Static graphs, one per batch size: mmpretrain's Swin-T fixes the batch
+    size while tracing, so a graph with a dynamic batch is not possible for
+    it.
+    """
+    runners = {}
+    shape = 'x'.join(map(str, batch.shape))
+    for name, model in models.items():
+        onnx_file = osp.join(onnx_dir, f'{name}_{shape}.onnx')
+        start = time.perf_counter()
+        try:
+            export_module(model, batch, onnx_file)
+        except Exception:  # a finding to report, whatever it is
+            print(f'{name} does not export at {shape}:\n'
+                  f'{traceback.format_exc(limit=-3)}')
+            continue
+        print(f'exported {name} at {shape} in '
+              f'{time.perf_counter() - start:.0f} s, '
+              f'{osp.getsize(onnx_file) / 2**20:.0f} MiB')
+        runners[name] = OnnxRunner(onnx_file, torch.get_num_threads())
+    return runners
+
+
+@torch.inference_mode()
+def timings(models, batch, iters, warmup):
+    """Seconds per call of each model over interleaved rounds."""
     for model in models.values():
         for _ in range(warmup):
             model(batch)
@@ -47,41 +97,76 @@ def throughput(models, batch, iters, warmup):
             if batch.is_cuda:
                 torch.cuda.synchronize()
             times[name].append(time.perf_counter() - start)
-    return {
-        name: batch.size(0) / statistics.median(ts)
-        for name, ts in times.items()
-    }
+    return times
 
 
-def run(title, dense, size, batch_size, args):
+def percentile(values, share):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def run(title, dense, size, batch_size, args, onnx_dir):
+    torch.manual_seed(0)
     models = {
         name: build().to(args.device)
         for name, build in candidates(dense).items()
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None
-    batch = torch.rand(batch_size, 3, size, size, device=args.device)
-    results = throughput(models, batch, args.iters, args.warmup)
-    print(f'\n{title}: {size}x{size}, batch {batch_size}, {args.device}, '
-          f'{torch.get_num_threads()} threads, median of {args.iters}')
-    print(f'{"backbone":<14}{"img/s":>10}{"vs Swin-T":>12}')
-    for name, value in results.items():
-        print(f'{name:<14}{value:>10.2f}{value / results["Swin-T"]:>11.2f}x')
+    print(f'\n{title}: {size}x{size}, {args.device}, '
+          f'{torch.get_num_threads()} threads, {args.iters} rounds')
+    print(f'{"backbone":<13}{"backend":<13}{"b1 median ms":>13}'
+          f'{"b1 p90 ms":>11}{f"b{batch_size} img/s":>12}'
+          f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}')
+    for backend in args.backend:
+        timed = {}
+        for size_batch in (1, batch_size):
+            batch = torch.rand(size_batch, 3, size, size, device=args.device)
+            runners = models
+            if backend == 'onnxruntime':
+                runners = onnx_runners(models, batch, onnx_dir)
+            timed[size_batch] = timings(runners, batch, args.iters,
+                                        args.warmup)
+        single, batched = timed[1], timed[batch_size]
+        median = {name: statistics.median(ts) for name, ts in single.items()}
+        rate = {
+            name: batch_size / statistics.median(ts)
+            for name, ts in batched.items()
+        }
+        for name in [name for name in single if name in batched]:
+            vs_latency = vs_rate = ''
+            if BASELINE in median and BASELINE in rate:
+                vs_latency = f'{median[name] / median[BASELINE]:.2f}x'
+                vs_rate = f'{rate[name] / rate[BASELINE]:.2f}x'
+            print(f'{name:<13}{backend:<13}{median[name] * 1e3:>13.1f}'
+                  f'{percentile(single[name], 0.9) * 1e3:>11.1f}'
+                  f'{rate[name]:>12.2f}{vs_latency:>19}{vs_rate:>17}')
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--batch-size', type=int, default=32)
+    parser.add_argument(
+        '--backend',
+        nargs='+',
+        choices=['pytorch', 'onnxruntime'],
+        default=['pytorch', 'onnxruntime'])
+    parser.add_argument('--batch-size', type=int, default=16)
     parser.add_argument('--dense-batch-size', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=5)
-    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
     parser.add_argument('--device', default='cpu')
     parser.add_argument(
         '--skip-dense', action='store_true', help='only the 224x224 run')
     args = parser.parse_args()
-    run('Classification backbones', False, 224, args.batch_size, args)
-    if not args.skip_dense:
-        run('Dense backbones', True, 512, args.dense_batch_size, args)
+    if 'onnxruntime' in args.backend and args.device != 'cpu':
+        parser.error('--backend onnxruntime runs on the CPU here; use '
+                     '--device cpu.')
+    with tempfile.TemporaryDirectory() as onnx_dir:
+        run('Classification backbones', False, 224, args.batch_size, args,
+            onnx_dir)
+        if not args.skip_dense:
+            run('Dense backbones', True, 512, args.dense_batch_size, args,
+                onnx_dir)
 
 
 if __name__ == '__main__':

@@ -13,8 +13,8 @@ import argparse
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.model import revert_sync_batchnorm
-from mmengine.registry import MODELS, init_default_scope
 
+from mmsepvit.apis import build_model
 from mmsepvit.utils import flop_analyzer
 
 DEFAULT_SHAPES = dict(mmpretrain=(224, 224), mmseg=(512, 512), mmdet=(800, 1344))
@@ -35,12 +35,11 @@ def main():
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     scope = cfg.default_scope
-    init_default_scope(scope)
     shape = tuple(args.shape) if args.shape else DEFAULT_SHAPES[scope]
     if len(shape) == 1:
         shape = shape * 2
     cfg.model.backbone.init_cfg = None  # counting needs no weights
-    model = revert_sync_batchnorm(MODELS.build(cfg.model)).eval()
+    model = revert_sync_batchnorm(build_model(cfg)).eval()
     if scope == 'mmpretrain':
         counted, what = model, 'whole model'
     else:

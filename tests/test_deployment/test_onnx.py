@@ -1,0 +1,276 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""ONNX export and onnxruntime inference, checked against PyTorch at the
+level users see: logits, feature maps, boxes and the drawn prediction.
+
+- SepViT-Lite's ImageNet classifier, exported by the tool with a dynamic
+  batch, at batch sizes 1 to 3;
+- the seg demo's trained checkpoint, exported by the tool with --dynamic at
+  512x512, at four other sizes;
+- onnx_inference.py draws what image_demo.py draws (both classifiers'
+  and segmentors' checkpoints);
+- RetinaNet (raw head outputs, then the boxes mmdet's post-processing makes
+  of them) and Mask R-CNN (FPN and RPN in the graph, RoI stages in PyTorch).
+"""
+import copy
+
+import mmcv
+import numpy as np
+import pytest
+import torch
+from authors_checkpoints import build_model
+from cli_helpers import IMAGE_DEMO, REPO, SEG_DEMO, run_tool, run_tools
+from mmengine.runner import load_checkpoint
+
+from mmsepvit.deployment import (OnnxRuntimeModel, deploy_graph, export_onnx,
+                                 inference_session)
+from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
+
+EXPORT = REPO / 'tools' / 'deployment' / 'pytorch2onnx.py'
+ONNX_INFERENCE = REPO / 'tools' / 'deployment' / 'onnx_inference.py'
+CLS_LITE = str(REPO / 'configs' / 'cls' / 'sepvit_lite_in1k.py')
+TOLERANCE = 1e-4
+
+
+def compare(graph, session, inputs):
+    """Max abs difference of every output; the PyTorch outputs."""
+    with torch.no_grad():
+        expected = flatten_outputs(graph(inputs))
+    actual = session.run(None, {INPUT_NAME: inputs.numpy()})
+    assert len(actual) == len(expected)
+    for a, e in zip(actual, expected):
+        assert a.shape == tuple(e.shape)
+    diff = max(
+        float((torch.from_numpy(a) - e).abs().max())
+        for a, e in zip(actual, expected))
+    return diff, expected, [torch.from_numpy(a) for a in actual]
+
+
+def assert_same_argmax(expected, actual, diff, dim=1):
+    """Identical class decisions wherever an error of ``diff`` on each
+    logit cannot swap the top two."""
+    differ = expected.argmax(dim) != actual.argmax(dim)
+    top2 = expected.topk(2, dim).values
+    gap = (top2.select(dim, 0) - top2.select(dim, 1))
+    assert bool((gap[differ] <= 2 * diff).all()), int(differ.sum())
+
+
+@pytest.fixture(scope='module')
+def seg_onnx(seg_checkpoint, shapes_workspace):
+    """The seg demo checkpoint exported by the tool, dynamic, at 512x512."""
+    onnx_file = seg_checkpoint.parent / 'seg.onnx'
+    code, out = run_tool(
+        [EXPORT, SEG_DEMO, seg_checkpoint, '--out', onnx_file, '--dynamic'],
+        shapes_workspace)
+    assert code == 0, out[-3000:]
+    assert 'at 512x512 (dynamic batch, height, width)' in out, out[-2000:]
+    return onnx_file
+
+
+def test_dynamic_seg_export_is_exact_at_other_sizes(seg_onnx, seg_checkpoint):
+    model = build_model(SEG_DEMO).eval()
+    load_checkpoint(model, str(seg_checkpoint), strict=True)
+    graph = deploy_graph(model)
+    session = inference_session(str(seg_onnx))
+    for shape in ((1, 512, 512), (1, 360, 480), (2, 97, 131),
+                  (1, 800, 1344)):
+        diff, (expected, ), (actual, ) = compare(graph, session,
+                                                 torch.randn(shape[0], 3,
+                                                             *shape[1:]))
+        # Logits at the input size, as the decode head predicts them.
+        assert expected.shape == (shape[0], 5, *shape[1:])
+        assert diff <= TOLERANCE, shape
+        assert_same_argmax(expected, actual, diff)
+
+
+@pytest.fixture(scope='module')
+def cls_onnx(shapes_workspace):
+    """A checkpoint of SepViT-Lite's ImageNet config (fresh weights) and
+    its export by the tool with a dynamic batch."""
+    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
+    work_dir = shapes_workspace / 'work_cls_onnx'
+    work_dir.mkdir()
+    checkpoint = work_dir / 'cls.pth'
+    model = build_model(CLS_LITE)
+    torch.save(
+        dict(
+            state_dict=model.state_dict(),
+            meta=dict(dataset_meta=dict(classes=IMAGENET_CATEGORIES))),
+        checkpoint)
+    onnx_file = work_dir / 'cls.onnx'
+    code, out = run_tool(
+        [EXPORT, CLS_LITE, checkpoint, '--out', onnx_file, '--dynamic'],
+        shapes_workspace)
+    assert code == 0, out[-3000:]
+    assert 'at 224x224 (dynamic batch)' in out, out[-2000:]
+    return checkpoint, onnx_file
+
+
+def test_classifier_export_is_exact_for_any_batch(cls_onnx):
+    checkpoint, onnx_file = cls_onnx
+    model = build_model(CLS_LITE).eval()
+    load_checkpoint(model, str(checkpoint), strict=True)
+    graph = deploy_graph(model)
+    session = inference_session(str(onnx_file))
+    # One window token per window position: the size is fixed.
+    assert session.get_inputs()[0].shape[2:] == [224, 224]
+    for batch in (1, 2, 3):
+        diff, (expected, ), (actual, ) = compare(
+            graph, session, torch.randn(batch, 3, 224, 224))
+        assert expected.shape == (batch, 1000)
+        assert diff <= TOLERANCE, batch
+        assert_same_argmax(expected, actual, diff)
+
+
+@pytest.mark.parametrize('task,image', [
+    ('seg', 'ade/images/validation/val2017_00001.jpg'),
+    ('cls', 'imagenet/val/circle/val_00000.png'),
+])
+def test_onnx_inference_draws_what_image_demo_draws(task, image, request,
+                                                    shapes_workspace,
+                                                    tmp_path):
+    if task == 'seg':
+        config = SEG_DEMO
+        checkpoint = request.getfixturevalue('seg_checkpoint')
+        onnx_file = request.getfixturevalue('seg_onnx')
+    else:
+        config = CLS_LITE
+        checkpoint, onnx_file = request.getfixturevalue('cls_onnx')
+    image = shapes_workspace / 'data' / 'shapes' / image
+    (code_pt, out_pt), (code_ort, out_ort) = run_tools([
+        [IMAGE_DEMO, image, config, checkpoint, '--out',
+         tmp_path / 'pytorch.png'],
+        [ONNX_INFERENCE, image, config, onnx_file, '--out',
+         tmp_path / 'onnxruntime.png'],
+    ], shapes_workspace)
+    assert code_pt == 0, out_pt[-3000:]
+    assert code_ort == 0, out_ort[-3000:]
+    drawn_pt = mmcv.imread(str(tmp_path / 'pytorch.png'))
+    drawn_ort = mmcv.imread(str(tmp_path / 'onnxruntime.png'))
+    assert np.array_equal(drawn_pt, drawn_ort)
+
+
+def det_batch(shape, batch=1):
+    """A preprocessed batch and its data samples."""
+    from mmdet.structures import DetDataSample
+    inputs = torch.randn(batch, 3, *shape)
+    samples = []
+    for _ in range(batch):
+        sample = DetDataSample()
+        sample.set_metainfo(
+            dict(
+                img_shape=shape,
+                ori_shape=shape,
+                pad_shape=shape,
+                scale_factor=(1., 1.),
+                batch_input_shape=shape))
+        samples.append(sample)
+    return inputs, samples
+
+
+def assert_same_detections(expected, actual, top=20):
+    """The ``top`` best boxes agree as sets (near-equal scores may trade
+    places) with nearly equal scores and coordinates."""
+    for e, a in zip(expected, actual):
+        e = e.pred_instances[:top]
+        a = a.pred_instances[:top]
+        assert len(e) == len(a) > 0
+        torch.testing.assert_close(
+            a.scores, e.scores, atol=TOLERANCE, rtol=0)
+        distances = torch.cdist(e.bboxes, a.bboxes)
+        match = distances.argmin(1)
+        assert float(distances.min(1).values.max()) < 1e-2
+        assert torch.equal(e.labels, a.labels[match])
+
+
+@pytest.mark.parametrize('config,options,shape,num_outputs', [
+    ('configs/det/retinanet_sepvit_t_1x_coco.py', {
+        'model.backbone.arch': 'lite',
+        'model.backbone.init_cfg': None,
+        'model.neck.in_channels': [64, 128, 256],
+        # Untrained heads score about 0.01, below the default 0.05.
+        'model.test_cfg.score_thr': 0.
+    }, (256, 320), 10),
+    ('configs/det/mask_rcnn_sepvit_demo_shapes.py', {}, (128, 160), 15),
+])
+def test_detector_export_gives_the_same_detections(config, options, shape,
+                                                   num_outputs, tmp_path):
+    model = build_model(config, cfg_options=options).eval()
+    onnx_file = str(tmp_path / 'det.onnx')
+    graph = export_onnx(model, onnx_file, shape)
+    session = inference_session(onnx_file)
+    inputs, samples = det_batch(shape)
+    diff, _, _ = compare(graph, session, inputs)
+    assert len(session.get_outputs()) == num_outputs
+    assert diff <= TOLERANCE
+    with torch.no_grad():
+        expected = model(
+            inputs, [s.clone() for s in samples], mode='predict')
+        actual = OnnxRuntimeModel(onnx_file, model)(inputs, samples)
+    assert_same_detections(expected, actual)
+
+
+class _PoolAndUpsample(torch.nn.Module):
+    """UPerHead's pyramid pooling and FPNHead's upsampling, in small."""
+
+    def __init__(self):
+        super().__init__()
+        from mmseg.models.decode_heads.psp_head import PPM
+        from mmseg.models.utils import Upsample
+        self.ppm = PPM((1, 3),
+                       4,
+                       4,
+                       conv_cfg=None,
+                       norm_cfg=None,
+                       act_cfg=dict(type='ReLU'),
+                       align_corners=False)
+        self.upsample = Upsample(
+            scale_factor=2, mode='bilinear', align_corners=False)
+
+    def forward(self, x):
+        return self.upsample(x + sum(self.ppm(x)))
+
+
+@pytest.mark.parametrize('rewrite', [True, False])
+def test_size_dependent_modules_are_rewritten_for_dynamic_graphs(
+        rewrite, tmp_path):
+    from mmsepvit.deployment.onnx_export import (export_module,
+                                                 make_size_independent)
+    torch.manual_seed(0)
+    module = _PoolAndUpsample().eval()
+    exported = copy.deepcopy(module)
+    if rewrite:
+        make_size_independent(exported)
+    onnx_file = str(tmp_path / 'head.onnx')
+    export_module(
+        exported,
+        torch.randn(1, 4, 24, 30),
+        onnx_file,
+        dynamic_dims=(0, 2, 3))
+    session = inference_session(onnx_file)
+    diffs = []
+    for shape in ((24, 30), (13, 17), (40, 41)):
+        try:
+            diffs.append(compare(module, session, torch.randn(2, 4,
+                                                              *shape))[0])
+        except Exception:  # onnxruntime refuses out-of-bounds gathers
+            diffs.append(float('inf'))
+    assert diffs[0] <= TOLERANCE
+    # Without the rewrite other sizes come out wrong: the test can fail.
+    assert (max(diffs) <= TOLERANCE) == rewrite, diffs
+
+
+class _FixesItsBatch(torch.nn.Module):
+    """Branches on the batch size in Python: the trace keeps one branch."""
+
+    def forward(self, x):
+        return x + 1 if x.shape[0] == 2 else x - 1
+
+
+def test_export_refuses_to_freeze_a_dynamic_dimension(tmp_path):
+    from mmsepvit.deployment.onnx_export import export_module
+    with pytest.raises(ValueError, match=r'dimensions \[0\].*sizes \[2\]'):
+        export_module(
+            _FixesItsBatch(),
+            torch.randn(2, 3, 8, 8),
+            str(tmp_path / 'toy.onnx'),
+            dynamic_dims=(0, ))
