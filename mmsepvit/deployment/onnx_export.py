@@ -389,7 +389,11 @@ def flatten_outputs(outputs) -> List[torch.Tensor]:
 def read_metadata(onnx_file: str) -> Dict[str, object]:
     """The JSON metadata :func:`export_onnx` wrote into ``onnx_file``."""
     import onnx
-    model = onnx.load(onnx_file, load_external_data=False)
+    from google.protobuf.message import DecodeError
+    try:
+        model = onnx.load(onnx_file, load_external_data=False)
+    except DecodeError as error:
+        raise ValueError(f'{onnx_file} is not an ONNX model: {error}')
     return {
         prop.key: json.loads(prop.value)
         for prop in model.metadata_props

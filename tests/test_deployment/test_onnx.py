@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 from authors_checkpoints import build_model
-from cli_helpers import IMAGE_DEMO, REPO, SEG_DEMO, run_tool, run_tools
+from cli_helpers import IMAGE_DEMO, REPO, SEG_DEMO, run_tools
 from mmengine.runner import load_checkpoint
 
 from mmsepvit.deployment import (OnnxRuntimeModel, deploy_graph, export_onnx,
@@ -55,22 +55,44 @@ def assert_same_argmax(expected, actual, diff, dim=1):
 
 
 @pytest.fixture(scope='module')
-def seg_onnx(seg_checkpoint, shapes_workspace):
-    """The seg demo checkpoint exported by the tool, dynamic, at 512x512."""
-    onnx_file = seg_checkpoint.parent / 'seg.onnx'
-    code, out = run_tool(
-        [EXPORT, SEG_DEMO, seg_checkpoint, '--out', onnx_file, '--dynamic'],
-        shapes_workspace)
-    assert code == 0, out[-3000:]
-    assert 'at 512x512 (dynamic batch, height, width)' in out, out[-2000:]
-    return onnx_file
+def exports(seg_checkpoint, shapes_workspace):
+    """The tool's exports, made side by side (tracing runs on one core):
+    the seg demo checkpoint with --dynamic at the default 512x512, and a
+    checkpoint of SepViT-Lite's ImageNet config (fresh weights) with a
+    dynamic batch.
+
+    Returns:
+        dict: ``{'seg': (checkpoint, onnx), 'cls': (checkpoint, onnx)}``.
+    """
+    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
+    cls_checkpoint = seg_checkpoint.parent / 'cls.pth'
+    torch.save(
+        dict(
+            state_dict=build_model(CLS_LITE).state_dict(),
+            meta=dict(dataset_meta=dict(classes=IMAGENET_CATEGORIES))),
+        cls_checkpoint)
+    files = dict(
+        seg=(seg_checkpoint, seg_checkpoint.parent / 'seg.onnx'),
+        cls=(cls_checkpoint, seg_checkpoint.parent / 'cls.onnx'))
+    (seg_code, seg_out), (cls_code, cls_out) = run_tools([
+        [EXPORT, SEG_DEMO, files['seg'][0], '--out', files['seg'][1],
+         '--dynamic'],
+        [EXPORT, CLS_LITE, files['cls'][0], '--out', files['cls'][1],
+         '--dynamic'],
+    ], shapes_workspace)
+    assert seg_code == 0, seg_out[-3000:]
+    assert 'at 512x512 (dynamic batch, height, width)' in seg_out
+    assert cls_code == 0, cls_out[-3000:]
+    assert 'at 224x224 (dynamic batch)' in cls_out
+    return files
 
 
-def test_dynamic_seg_export_is_exact_at_other_sizes(seg_onnx, seg_checkpoint):
+def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
+    checkpoint, onnx_file = exports['seg']
     model = build_model(SEG_DEMO).eval()
-    load_checkpoint(model, str(seg_checkpoint), strict=True)
+    load_checkpoint(model, str(checkpoint), strict=True)
     graph = deploy_graph(model)
-    session = inference_session(str(seg_onnx))
+    session = inference_session(str(onnx_file))
     for shape in ((1, 512, 512), (1, 360, 480), (2, 97, 131),
                   (1, 800, 1344)):
         diff, (expected, ), (actual, ) = compare(graph, session,
@@ -82,31 +104,8 @@ def test_dynamic_seg_export_is_exact_at_other_sizes(seg_onnx, seg_checkpoint):
         assert_same_argmax(expected, actual, diff)
 
 
-@pytest.fixture(scope='module')
-def cls_onnx(shapes_workspace):
-    """A checkpoint of SepViT-Lite's ImageNet config (fresh weights) and
-    its export by the tool with a dynamic batch."""
-    from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
-    work_dir = shapes_workspace / 'work_cls_onnx'
-    work_dir.mkdir()
-    checkpoint = work_dir / 'cls.pth'
-    model = build_model(CLS_LITE)
-    torch.save(
-        dict(
-            state_dict=model.state_dict(),
-            meta=dict(dataset_meta=dict(classes=IMAGENET_CATEGORIES))),
-        checkpoint)
-    onnx_file = work_dir / 'cls.onnx'
-    code, out = run_tool(
-        [EXPORT, CLS_LITE, checkpoint, '--out', onnx_file, '--dynamic'],
-        shapes_workspace)
-    assert code == 0, out[-3000:]
-    assert 'at 224x224 (dynamic batch)' in out, out[-2000:]
-    return checkpoint, onnx_file
-
-
-def test_classifier_export_is_exact_for_any_batch(cls_onnx):
-    checkpoint, onnx_file = cls_onnx
+def test_classifier_export_is_exact_for_any_batch(exports):
+    checkpoint, onnx_file = exports['cls']
     model = build_model(CLS_LITE).eval()
     load_checkpoint(model, str(checkpoint), strict=True)
     graph = deploy_graph(model)
@@ -125,16 +124,11 @@ def test_classifier_export_is_exact_for_any_batch(cls_onnx):
     ('seg', 'ade/images/validation/val2017_00001.jpg'),
     ('cls', 'imagenet/val/circle/val_00000.png'),
 ])
-def test_onnx_inference_draws_what_image_demo_draws(task, image, request,
+def test_onnx_inference_draws_what_image_demo_draws(task, image, exports,
                                                     shapes_workspace,
                                                     tmp_path):
-    if task == 'seg':
-        config = SEG_DEMO
-        checkpoint = request.getfixturevalue('seg_checkpoint')
-        onnx_file = request.getfixturevalue('seg_onnx')
-    else:
-        config = CLS_LITE
-        checkpoint, onnx_file = request.getfixturevalue('cls_onnx')
+    config = dict(seg=SEG_DEMO, cls=CLS_LITE)[task]
+    checkpoint, onnx_file = exports[task]
     image = shapes_workspace / 'data' / 'shapes' / image
     (code_pt, out_pt), (code_ort, out_ort) = run_tools([
         [IMAGE_DEMO, image, config, checkpoint, '--out',
@@ -274,3 +268,20 @@ def test_export_refuses_to_freeze_a_dynamic_dimension(tmp_path):
             torch.randn(2, 3, 8, 8),
             str(tmp_path / 'toy.onnx'),
             dynamic_dims=(0, ))
+
+
+def test_runtime_refuses_files_and_inputs_that_do_not_fit(exports, tmp_path):
+    _, seg_file = exports['seg']
+    _, cls_file = exports['cls']
+    seg_model = build_model(SEG_DEMO)
+    not_onnx = tmp_path / 'model.onnx'
+    not_onnx.write_bytes(b'not a protobuf at all')
+    with pytest.raises(ValueError, match='is not an ONNX model'):
+        OnnxRuntimeModel(str(not_onnx), seg_model)
+    with pytest.raises(ValueError,
+                       match="holds a 'classifier' graph, but the config "
+                       "builds a 'segmentor'"):
+        OnnxRuntimeModel(str(cls_file), seg_model)
+    classifier = OnnxRuntimeModel(str(cls_file), build_model(CLS_LITE))
+    with pytest.raises(ValueError, match='exported for inputs of shape'):
+        classifier.run_graph(torch.randn(1, 3, 64, 64))
