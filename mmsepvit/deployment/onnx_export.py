@@ -223,20 +223,18 @@ class SliceAdaptiveAvgPool2d(nn.Module):
         return torch.cat(rows, 2)
 
 
-def _size_independent(module: nn.Module) -> Optional[nn.Module]:
+def _size_independent(module: nn.Module,
+                      upsample_class: Optional[type]) -> Optional[nn.Module]:
     """The stand-in for ``module`` in a dynamic graph, if it needs one."""
     if isinstance(module, nn.AdaptiveAvgPool2d):
         size = module.output_size
         size = (size, size) if isinstance(size, int) else tuple(size)
         if all(isinstance(s, int) for s in size):
             return SliceAdaptiveAvgPool2d(size)
-    try:
-        from mmseg.models.utils import Upsample
-    except ImportError:
-        return None
     factor = getattr(module, 'scale_factor', None)
-    if (isinstance(module, Upsample) and not module.size
-            and isinstance(factor, float) and factor.is_integer()):
+    if (upsample_class is not None and isinstance(module, upsample_class)
+            and not module.size and isinstance(factor, float)
+            and factor.is_integer()):
         return IntegerUpsample(int(factor), module.mode, module.align_corners)
     return None
 
@@ -244,12 +242,15 @@ def _size_independent(module: nn.Module) -> Optional[nn.Module]:
 def make_size_independent(module: nn.Module) -> None:
     """Swap, in place, the host toolboxes' modules that would freeze the
     export size into a dynamic graph for equivalent ones that do not."""
-    for name, child in module.named_children():
-        stand_in = _size_independent(child)
-        if stand_in is not None:
-            setattr(module, name, stand_in)
-        else:
-            make_size_independent(child)
+    try:
+        from mmseg.models.utils import Upsample
+    except ImportError:
+        Upsample = None
+    for parent in list(module.modules()):
+        for name, child in parent.named_children():
+            stand_in = _size_independent(child, Upsample)
+            if stand_in is not None:
+                setattr(parent, name, stand_in)
 
 
 def min_dynamic_size(backbone: nn.Module) -> int:
@@ -386,17 +387,12 @@ def flatten_outputs(outputs) -> List[torch.Tensor]:
     return [tensor for group in outputs for tensor in flatten_outputs(group)]
 
 
-def read_metadata(onnx_file: str) -> Dict[str, object]:
-    """The JSON metadata :func:`export_onnx` wrote into ``onnx_file``."""
-    import onnx
-    from google.protobuf.message import DecodeError
-    try:
-        model = onnx.load(onnx_file, load_external_data=False)
-    except DecodeError as error:
-        raise ValueError(f'{onnx_file} is not an ONNX model: {error}')
+def read_metadata(session) -> Dict[str, object]:
+    """The JSON metadata :func:`export_onnx` wrote, from an onnxruntime
+    session of the file."""
     return {
-        prop.key: json.loads(prop.value)
-        for prop in model.metadata_props
+        key: json.loads(value)
+        for key, value in session.get_modelmeta().custom_metadata_map.items()
     }
 
 

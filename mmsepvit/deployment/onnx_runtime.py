@@ -36,13 +36,17 @@ def inference_session(onnx_file: str,
             onnxruntime choose. Defaults to None.
     """
     import onnxruntime
+    from onnxruntime.capi.onnxruntime_pybind11_state import InvalidProtobuf
     options = onnxruntime.SessionOptions()
     if num_threads is not None:
         options.intra_op_num_threads = num_threads
-    return onnxruntime.InferenceSession(
-        onnx_file,
-        sess_options=options,
-        providers=list(providers or default_providers()))
+    try:
+        return onnxruntime.InferenceSession(
+            onnx_file,
+            sess_options=options,
+            providers=list(providers or default_providers()))
+    except InvalidProtobuf as error:
+        raise ValueError(f'{onnx_file} is not an ONNX model: {error}')
 
 
 class OnnxRuntimeModel(BaseModel):
@@ -71,7 +75,8 @@ class OnnxRuntimeModel(BaseModel):
                  providers: Optional[Sequence[str]] = None,
                  num_threads: Optional[int] = None):
         super().__init__(data_preprocessor=model.data_preprocessor)
-        metadata = read_metadata(onnx_file)
+        self.session = inference_session(onnx_file, providers, num_threads)
+        metadata = read_metadata(self.session)
         kind = deploy_graph(model).kind
         if 'mmsepvit_graph' not in metadata:
             raise ValueError(
@@ -87,7 +92,6 @@ class OnnxRuntimeModel(BaseModel):
         self.model = model.eval()
         self.kind = kind
         self.dataset_meta = self._dataset_meta(metadata)
-        self.session = inference_session(onnx_file, providers, num_threads)
         self.output_groups = output_groups(
             [output.name for output in self.session.get_outputs()])
 

@@ -87,12 +87,15 @@ def exports(seg_checkpoint, shapes_workspace):
     return files
 
 
-def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
-    checkpoint, onnx_file = exports['seg']
-    model = build_model(SEG_DEMO).eval()
+def pytorch_and_onnx(config, checkpoint, onnx_file):
+    """The checkpoint's graph in PyTorch and the exported one's session."""
+    model = build_model(config).eval()
     load_checkpoint(model, str(checkpoint), strict=True)
-    graph = deploy_graph(model)
-    session = inference_session(str(onnx_file))
+    return deploy_graph(model), inference_session(str(onnx_file))
+
+
+def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
+    graph, session = pytorch_and_onnx(SEG_DEMO, *exports['seg'])
     for shape in ((1, 512, 512), (1, 360, 480), (2, 97, 131),
                   (1, 800, 1344)):
         diff, (expected, ), (actual, ) = compare(graph, session,
@@ -105,11 +108,7 @@ def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
 
 
 def test_classifier_export_is_exact_for_any_batch(exports):
-    checkpoint, onnx_file = exports['cls']
-    model = build_model(CLS_LITE).eval()
-    load_checkpoint(model, str(checkpoint), strict=True)
-    graph = deploy_graph(model)
-    session = inference_session(str(onnx_file))
+    graph, session = pytorch_and_onnx(CLS_LITE, *exports['cls'])
     # One window token per window position: the size is fixed.
     assert session.get_inputs()[0].shape[2:] == [224, 224]
     for batch in (1, 2, 3):
