@@ -33,6 +33,12 @@ def parse_requirements(fname):
     return requirements
 
 
+# Each optional group once; `all` is their union.
+EXTRAS = {
+    name: parse_requirements(f'{name}.txt')
+    for name in ('optional', 'deploy', 'mim', 'tests')
+}
+
 if __name__ == '__main__':
     setup(
         name='mmsepvit',
@@ -43,28 +49,23 @@ if __name__ == '__main__':
         long_description_content_type='text/markdown',
         keywords='computer vision, vision transformer, SepViT, OpenMMLab',
         packages=find_packages(exclude=('configs', 'tools', 'demo', 'tests')),
-        include_package_data=True,
+        # configs/, tools/ and model-index.yml, for mim and `mmsepvit::`
+        # configs: links in the repository, copied into wheels.
+        package_data={'mmsepvit': ['.mim/**/*', '.mim/*.yml']},
         classifiers=[
             'Development Status :: 3 - Alpha',
             'License :: OSI Approved :: Apache Software License',
-            'Operating System :: OS Independent',
+            'Operating System :: POSIX :: Linux',
             'Programming Language :: Python :: 3',
-            'Programming Language :: Python :: 3.8',
-            'Programming Language :: Python :: 3.9',
-            'Programming Language :: Python :: 3.10',
+            'Programming Language :: Python :: 3 :: Only',
             'Programming Language :: Python :: 3.11',
+            'Topic :: Scientific/Engineering :: Artificial Intelligence',
         ],
         license='Apache License 2.0',
-        python_requires='>=3.8',
+        # The pinned stack (mmcv 2.1.0 built here, mmengine 0.10.7, openmim
+        # 0.3.9) is tested on 3.11 only; 3.12 breaks mim and mmcv's build.
+        python_requires='>=3.11,<3.12',
         install_requires=parse_requirements('runtime.txt'),
-        extras_require={
-            'all': parse_requirements('runtime.txt') +
-            parse_requirements('optional.txt') +
-            parse_requirements('deploy.txt') +
-            parse_requirements('tests.txt'),
-            'deploy': parse_requirements('deploy.txt'),
-            'optional': parse_requirements('optional.txt'),
-            'tests': parse_requirements('tests.txt'),
-            'mim': parse_requirements('mminstall.txt'),
-        },
+        extras_require=dict(
+            **EXTRAS, all=sorted(set().union(*EXTRAS.values()))),
         zip_safe=False)

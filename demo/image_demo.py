@@ -3,6 +3,10 @@
 
     python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out result.png]
 
+CONFIG is a config file or a model name of mmsepvit's model index
+(``sepvit-t_in1k``, ``upernet_sepvit-s_ade20k``, ...;
+``mmsepvit.apis.list_models()`` lists them).
+
 Segmentation: the mask blended over the image; detection: boxes and masks;
 classification: the predicted label and score written on the image. Uses
 each host toolbox's inferencer, so any mmsepvit config works.
@@ -12,14 +16,15 @@ import sys
 
 from mmengine.config import Config
 
-from mmsepvit.apis import build_inferencer, check_image, save_prediction
+from mmsepvit.apis import (build_inferencer, check_image, get_config_path,
+                           save_prediction)
 from mmsepvit.utils import CheckpointFileError
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image', help='image file')
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', help='config file or model name')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', default='result.png', help='output PNG')
     parser.add_argument(
@@ -33,7 +38,8 @@ def main():
     try:
         check_image(args.image)
         inferencer = build_inferencer(
-            Config.fromfile(args.config), args.checkpoint, args.device)
+            Config.fromfile(get_config_path(args.config)), args.checkpoint,
+            args.device)
         save_prediction(inferencer, args.image, args.out, args.score_thr)
     except (CheckpointFileError, ValueError) as error:
         sys.exit(f'Error: {error}')

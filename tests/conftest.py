@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 def shapes_workspace(tmp_path_factory):
     """A working directory holding a tiny data/shapes, as the configs
     expect relative to the current directory."""
-    from mmsepvit.datasets import make_shapes_datasets
+    from mmsepvit.demo_data import make_shapes_datasets
     root = tmp_path_factory.mktemp('workspace')
     make_shapes_datasets(
         str(root / 'data' / 'shapes'), num_train=8, num_val=4)

@@ -91,8 +91,12 @@ else
     pip_install --force-reinstall --no-deps "$WHEEL_DIR"/mmcv-*.whl
 fi
 
-step "install mmengine, mmpretrain, mmsegmentation, mmdetection, onnx + onnxruntime, test tools and mmsepvit (editable)"
+step "install mmengine, mmpretrain, mmsegmentation, mmdetection, onnx + onnxruntime, mim, test tools and mmsepvit (editable)"
 pip_install -e "$ROOT[all]"
+# mim and mmengine 0.10.7 look for a package (and its .mim configs and tools) next to its
+# dist-info, where a PEP 660 editable install puts only an import hook: link it there.
+SITE=$("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+ln -sfn "$ROOT/mmsepvit" "$SITE/mmsepvit"
 
 step "check the installed stack"
 "$PY" - <<'PYEOF'
@@ -100,7 +104,10 @@ import mmcv, mmdet, mmengine, mmpretrain, mmseg, torch, torchvision
 from mmcv.ops import RoIAlign, nms  # noqa: F401
 import mmdet.models, mmpretrain.models, mmseg.models  # noqa: F401,E401
 import onnx, onnxruntime, onnxscript  # noqa: F401,E401
+import mim  # noqa: F401
 import mmsepvit
+from mmengine.config import Config
+Config.fromfile('mmsepvit::seg/fpn_sepvit_demo_shapes.py')  # our configs resolve from anywhere
 print(f'torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '
       f'mmengine {mmengine.__version__}, mmpretrain {mmpretrain.__version__}, '
       f'mmseg {mmseg.__version__}, mmdet {mmdet.__version__}, mmsepvit {mmsepvit.__version__}')

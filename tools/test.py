@@ -3,7 +3,8 @@
 box/mask mAP, as the config's evaluator says).
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE.pkl]
-        [--show] [--show-dir DIR] [--tta] [--non-strict] [--cfg-options ...]
+        [--show] [--show-dir DIR] [--tta] [--non-strict]
+        [--amp [--amp-dtype D]] [--compile] [--cfg-options ...]
         [--launcher pytorch]
 
 The checkpoint must fit the config's model exactly (no missing, unexpected or
@@ -14,14 +15,17 @@ import argparse
 import os.path as osp
 import sys
 
+import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
 from mmengine.runner import Runner
 
 from mmsepvit.engine import InvalidLabelError
-from mmsepvit.utils.cli import (add_common_args, exit_on_checkpoint_error,
-                                load_config)
+from mmsepvit.hosts import host_of
+from mmsepvit.utils.cli import (add_common_args, add_precision_args,
+                                apply_precision_args,
+                                exit_on_checkpoint_error, load_config)
 from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
                                       check_datasets, check_model_channels)
 
@@ -50,55 +54,38 @@ def parse_args():
         help='test-time augmentation, from the config\'s tta_model and '
         'tta_pipeline')
     add_common_args(parser)
+    add_precision_args(parser)
     return parser.parse_args()
 
 
 def enable_visualization(cfg: Config, args) -> None:
-    """Switch on each host toolbox's visualisation hook its own way."""
-    hook = cfg.default_hooks.visualization
-    scope = cfg.get('default_scope')
-    if scope == 'mmpretrain':
-        hook.update(enable=True, show=args.show, wait_time=args.wait_time)
-        if args.show_dir:
-            hook.out_dir = args.show_dir
-    elif scope == 'mmseg':
-        hook.update(draw=True, show=args.show, wait_time=args.wait_time)
-        if args.show_dir:
-            cfg.visualizer.save_dir = args.show_dir
-    elif scope == 'mmdet':
-        hook.update(draw=True, show=args.show, wait_time=args.wait_time)
-        if args.show_dir:
-            hook.test_out_dir = args.show_dir
-    else:
-        raise SystemExit(f'--show/--show-dir: unknown default_scope '
-                         f'{scope!r}; expected mmpretrain, mmseg or mmdet.')
-
-
-# What mmpretrain's and mmdet's own test tools use when a config defines no
-# test-time augmentation: the test pipeline with and without a flip.
-DEFAULT_TTA_MODELS = dict(
-    mmpretrain=dict(type='AverageClsScoreTTA'),
-    mmdet=dict(
-        type='DetTTAModel',
-        tta_cfg=dict(nms=dict(type='nms', iou_threshold=0.5),
-                     max_per_img=100)))
+    """Switch on the host toolbox's visualisation hook its own way."""
+    host = host_of(cfg.get('default_scope'))
+    cfg.default_hooks.visualization.update({
+        host.show_flag: True,
+        'show': args.show,
+        'wait_time': args.wait_time
+    })
+    if args.show_dir:
+        cfg.merge_from_dict({host.show_dir_key: args.show_dir})
 
 
 def enable_tta(cfg: Config, config_path: str) -> None:
-    """Wrap the model and the test pipeline for test-time augmentation."""
-    scope = cfg.get('default_scope')
-    if 'tta_model' not in cfg:
-        if scope not in DEFAULT_TTA_MODELS:
-            raise SystemExit(f'--tta: {config_path} defines no tta_model.')
-        cfg.tta_model = DEFAULT_TTA_MODELS[scope]
+    """Wrap the model and the test pipeline for test-time augmentation;
+    without ``tta_model`` / ``tta_pipeline`` in the config, a flip as the
+    host toolbox's own test tool does."""
+    host = host_of(cfg.get('default_scope'))
+    for key in ('tta_model', 'tta_pipeline'):
+        if key not in cfg and host.default_tta_model is None:
+            raise SystemExit(f'--tta: {config_path} defines no {key}, and '
+                             f'{host.scope} has no default one.')
+    cfg.setdefault('tta_model', host.default_tta_model)
     if 'tta_pipeline' not in cfg:
-        if scope not in DEFAULT_TTA_MODELS:
-            raise SystemExit(f'--tta: {config_path} defines no tta_pipeline.')
         *transforms, pack = cfg.test_dataloader.dataset.pipeline
-        if scope == 'mmdet':
-            pack = dict(pack)
-            pack['meta_keys'] = tuple(pack.get('meta_keys', ())) + (
-                'flip', 'flip_direction')
+        pack = dict(pack)
+        if host.tta_meta_keys:
+            pack['meta_keys'] = tuple(pack.get('meta_keys', ())) + tuple(
+                host.tta_meta_keys)
         cfg.tta_pipeline = transforms + [
             dict(
                 type='TestTimeAug',
@@ -113,12 +100,16 @@ def enable_tta(cfg: Config, config_path: str) -> None:
 
 def build_config(args) -> Config:
     cfg = load_config(args)
+    apply_precision_args(cfg, args, training=False)
     # main() loads the checkpoint itself, strictly.
     cfg.load_from = None
-    if args.show or args.show_dir:
-        enable_visualization(cfg, args)
-    if args.tta:
-        enable_tta(cfg, args.config)
+    try:
+        if args.show or args.show_dir:
+            enable_visualization(cfg, args)
+        if args.tta:
+            enable_tta(cfg, args.config)
+    except ValueError as error:  # a default_scope mmsepvit does not serve
+        raise SystemExit(f'Error: {error}')
     return cfg
 
 
@@ -145,6 +136,10 @@ def main():
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))
+    if cfg.get('compile'):
+        # mmengine's Runner compiles train_step only.
+        runner.model.test_step = torch.compile(runner.model.test_step,
+                                               **cfg.compile)
     try:
         metrics = runner.test()
     except InvalidLabelError as error:

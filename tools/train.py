@@ -1,8 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """Train any mmsepvit config: classification, segmentation or detection.
 
-    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--auto-scale-lr] [--cfg-options KEY=VALUE ...] [--launcher pytorch]
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]]
+        [--amp [--amp-dtype D]] [--compile] [--auto-scale-lr]
+        [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 
 The config's ``default_scope`` (mmpretrain, mmseg or mmdet) picks the task.
 """
@@ -15,7 +16,8 @@ from mmengine.runner import Runner
 
 from mmsepvit.engine import InvalidLabelError, find_resumable_checkpoint
 from mmsepvit.utils import CheckpointFileError
-from mmsepvit.utils.cli import add_common_args, load_config
+from mmsepvit.utils.cli import (add_common_args, add_precision_args,
+                                apply_precision_args, load_config)
 from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
                                       check_datasets, check_model_channels,
                                       check_pretrained)
@@ -32,22 +34,17 @@ def parse_args():
         help='resume from the given checkpoint, or without a value from the '
         'newest intact checkpoint in the work dir')
     parser.add_argument(
-        '--amp',
-        action='store_true',
-        help='enable automatic mixed precision training (GPU)')
-    parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual batch size')
     add_common_args(parser)
+    add_precision_args(parser)
     return parser.parse_args()
 
 
 def build_config(args) -> Config:
     cfg = load_config(args)
-    if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    apply_precision_args(cfg, args, training=True)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise SystemExit('--auto-scale-lr needs auto_scale_lr='

@@ -7,9 +7,7 @@ Used by ``demo/image_demo.py`` (PyTorch) and
 so both draw the same picture.
 """
 import os.path as osp
-import tempfile
 import warnings
-from pathlib import Path
 from typing import Optional
 
 import mmcv
@@ -17,6 +15,8 @@ import numpy as np
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+
+from mmsepvit.hosts import HOSTS, HostToolbox, host_of
 
 
 def build_model(cfg: Config) -> nn.Module:
@@ -69,51 +69,27 @@ def build_inferencer(cfg: Config,
             an :class:`~mmsepvit.deployment.OnnxRuntimeModel`. Its
             ``dataset_meta`` names the classes. Defaults to None.
     """
-    scope = cfg.get('default_scope')
-    if scope not in INFERENCERS:
-        raise ValueError(f'Unknown default_scope {scope!r}; expected one of '
-                         f'{sorted(INFERENCERS)}.')
+    host = host_of(cfg.get('default_scope'))
     with warnings.catch_warnings():
         if model is not None:
             # They warn that the (unused) config model has random weights.
             warnings.simplefilter('ignore')
-        inferencer = INFERENCERS[scope](cfg, checkpoint, device)
+        inferencer = host.build_inferencer(cfg, checkpoint, device)
     if model is not None:
         inferencer.model = model
         meta = model.dataset_meta or {}
-        if scope == 'mmpretrain':
+        # mmpretrain's inferencer keeps the class names itself, the others'
+        # visualisers do.
+        if hasattr(inferencer, 'classes'):
             inferencer.classes = meta.get('classes')
         else:
             inferencer.visualizer.dataset_meta = meta
     return inferencer
 
 
-def _seg_inferencer(cfg, checkpoint, device):
-    from mmseg.apis import MMSegInferencer
-    return MMSegInferencer(cfg, weights=checkpoint, device=device)
-
-
-def _det_inferencer(cfg, checkpoint, device):
-    from mmdet.apis import DetInferencer
-    return DetInferencer(
-        cfg, weights=checkpoint, device=device, show_progress=False)
-
-
-def _cls_inferencer(cfg, checkpoint, device):
-    from mmpretrain.apis import ImageClassificationInferencer
-    return ImageClassificationInferencer(
-        cfg, pretrained=checkpoint or False, device=device)
-
-
-INFERENCERS = dict(
-    mmseg=_seg_inferencer,
-    mmdet=_det_inferencer,
-    mmpretrain=_cls_inferencer)
-
-
-def host_toolbox(inferencer) -> str:
-    """``'mmseg'``, ``'mmdet'`` or ``'mmpretrain'``: whose inferencer it is."""
-    return type(inferencer).__module__.split('.')[0]
+def host_toolbox(inferencer) -> HostToolbox:
+    """The host toolbox whose inferencer ``inferencer`` is."""
+    return HOSTS[type(inferencer).__module__.split('.')[0]]
 
 
 def draw_prediction(inferencer,
@@ -129,24 +105,7 @@ def draw_prediction(inferencer,
         score_thr (float): Detections below this score are not drawn.
             Defaults to 0.3.
     """
-    scope = host_toolbox(inferencer)
-    if scope == 'mmseg':
-        # One image in: its visualisation comes back alone, not in a list.
-        return inferencer(image, return_vis=True, opacity=0.5)['visualization']
-    if scope == 'mmdet':
-        result = inferencer(image, return_vis=True, pred_score_thr=score_thr)
-        return result['visualization'][0]
-    # mmpretrain's inferencer hands its drawing back only through a folder.
-    with tempfile.TemporaryDirectory() as show_dir:
-        # Small images get room for the label text.
-        short_side = min(mmcv.imread(image).shape[:2])
-        inferencer(
-            image,
-            show_dir=show_dir,
-            resize=256 if short_side < 256 else None)
-        return mmcv.imread(
-            osp.join(show_dir, Path(image).stem + '.png'),
-            channel_order='rgb')
+    return host_toolbox(inferencer).draw(inferencer, image, score_thr)
 
 
 def save_prediction(inferencer,
@@ -156,5 +115,5 @@ def save_prediction(inferencer,
     """Write :func:`draw_prediction` for ``image`` to ``out_file``."""
     drawing = draw_prediction(inferencer, image, score_thr)
     mmcv.imwrite(mmcv.rgb2bgr(drawing), out_file)
-    print(f'Saved the {host_toolbox(inferencer)} prediction to '
+    print(f'Saved the {host_toolbox(inferencer).scope} prediction to '
           f'{osp.abspath(out_file)}')

@@ -1,8 +1,11 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .hooks import (InvalidLabelError, ResumableCheckpointHook,
                     SegLabelCheckHook, find_resumable_checkpoint)
+from .optimizers import (AutocastOptimWrapper,
+                         LayerDecayOptimWrapperConstructor)
 
 __all__ = [
-    'InvalidLabelError', 'ResumableCheckpointHook', 'SegLabelCheckHook',
-    'find_resumable_checkpoint'
+    'AutocastOptimWrapper', 'InvalidLabelError',
+    'LayerDecayOptimWrapperConstructor', 'ResumableCheckpointHook',
+    'SegLabelCheckHook', 'find_resumable_checkpoint'
 ]

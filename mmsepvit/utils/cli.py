@@ -46,6 +46,70 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+def add_precision_args(parser: argparse.ArgumentParser) -> None:
+    """``--amp``, ``--amp-dtype``, ``--compile``."""
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision: bfloat16 on CPU, float16 (or '
+        '--amp-dtype) on GPU')
+    parser.add_argument(
+        '--amp-dtype',
+        choices=AMP_DTYPES,
+        help='with --amp: the autocast dtype (default: float16 on GPU, '
+        'bfloat16 on CPU, the only one CPU autocast runs)')
+    parser.add_argument(
+        '--compile',
+        action='store_true',
+        help='torch.compile the model (mmengine\'s compile config; dynamic '
+        'input sizes, so dense inputs of any size reuse the compiled code)')
+
+
+AMP_DTYPES = ('float16', 'bfloat16')
+
+
+def apply_precision_args(cfg: Config, args: argparse.Namespace,
+                         training: bool) -> None:
+    """Put ``--amp`` / ``--amp-dtype`` / ``--compile`` into the config.
+
+    Training runs mmengine's ``AmpOptimWrapper`` on a GPU (fp16 needs its
+    loss scaling) and mmsepvit's ``AutocastOptimWrapper`` (bfloat16, no
+    scaling) on CPU; evaluation sets the loops' ``fp16`` switch, which
+    autocasts to the chosen dtype.
+    """
+    on_gpu = torch.cuda.is_available()
+    if args.amp_dtype and not args.amp:
+        raise SystemExit('Error: --amp-dtype takes effect with --amp only.')
+    if args.amp:
+        dtype = args.amp_dtype or ('float16' if on_gpu else 'bfloat16')
+        if dtype == 'float16' and not on_gpu:
+            raise SystemExit(
+                'Error: --amp-dtype float16 needs a GPU; CPU autocast runs '
+                'bfloat16 (the default there).')
+        if training:
+            wrapper = cfg.optim_wrapper
+            if wrapper.get('type', 'OptimWrapper') not in (
+                    'OptimWrapper', 'AmpOptimWrapper'):
+                raise SystemExit(
+                    f'Error: --amp replaces optim_wrapper.type OptimWrapper; '
+                    f'this config uses {wrapper.type!r}.')
+            if on_gpu:
+                wrapper.update(type='AmpOptimWrapper', dtype=dtype)
+                wrapper.setdefault('loss_scale', 'dynamic')
+            else:
+                wrapper.update(
+                    type='mmsepvit.AutocastOptimWrapper', dtype=dtype)
+        else:
+            for loop in ('val_cfg', 'test_cfg'):
+                if cfg.get(loop) is not None:
+                    cfg[loop].fp16 = True
+            if on_gpu:
+                # The loops' autocast takes the GPU's default autocast dtype.
+                torch.set_autocast_dtype('cuda', getattr(torch, dtype))
+    if args.compile:
+        cfg.compile = dict(dynamic=True)
+
+
 def load_config(args: argparse.Namespace) -> Config:
     """The config of ``args.config`` with the common options applied."""
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))

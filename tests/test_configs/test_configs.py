@@ -13,15 +13,17 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
+from mmsepvit.hosts import HOSTS
+
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
     str(p.relative_to(REPO)) for p in (REPO / 'configs').rglob('*.py')
     if '_base_' not in p.parts)
 
 
-def test_every_task_has_configs():
-    tasks = {Path(c).parts[1] for c in CONFIGS}
-    assert tasks == {'cls', 'seg', 'det'}
+def test_every_host_toolbox_has_configs():
+    folders = {Path(c).parts[1] for c in CONFIGS}
+    assert folders == {host.config_folder for host in HOSTS.values()}
 
 
 def _tiny_model_cfg(cfg):
@@ -69,18 +71,13 @@ def _det_batch(num_classes):
         with_mask=True)
 
 
-def _num_classes(model_cfg):
-    for key in ('head', 'decode_head', 'bbox_head'):
-        if key in model_cfg:
-            return model_cfg[key].num_classes
-    return model_cfg.roi_head.bbox_head.num_classes
-
-
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_trains_and_predicts_one_step(config):
     cfg = Config.fromfile(REPO / config)
     assert cfg.custom_imports.imports == ['mmsepvit']
-    assert cfg.default_scope in ('mmpretrain', 'mmseg', 'mmdet')
+    assert cfg.default_scope in HOSTS
+    host = HOSTS[cfg.default_scope]
+    assert Path(config).parts[1] == host.config_folder
     assert cfg.model.backbone.type == 'mmsepvit.SepViT'
     init_default_scope(cfg.default_scope)
     model_cfg = _tiny_model_cfg(cfg)
@@ -91,7 +88,7 @@ def test_config_trains_and_predicts_one_step(config):
     make_batch = dict(
         mmpretrain=_cls_batch, mmseg=_seg_batch,
         mmdet=_det_batch)[cfg.default_scope]
-    batch = make_batch(_num_classes(model_cfg))
+    batch = make_batch(host.num_classes(model_cfg))
     if model_cfg.backbone.arch not in ('small', 'base'):
         torch.manual_seed(0)
         model.train()

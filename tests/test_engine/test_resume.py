@@ -49,15 +49,16 @@ def _wait_for(condition, process, timeout=300):
 
 
 def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
-    """Run ``command`` into ``full`` to its end, then into ``cut`` until
-    ``cut / checkpoint`` exists, and SIGKILL that run. One after the other:
-    the data workers of two runs would crowd the cores."""
-    code, out = run_tool([*command, '--work-dir', full], cwd)
-    assert code == 0, out[-3000:]
+    """Run ``command`` into ``full`` to its end and, side by side, into
+    ``cut`` until ``cut / checkpoint`` exists, and SIGKILL that run."""
+    full_run = _start([*command, '--work-dir', full], cwd,
+                      full.parent / 'full.log')
     run = _start([*command, '--work-dir', cut], cwd, cut.parent / 'cut.log')
     _wait_for((cut / checkpoint).exists, run)
     run.kill()
     run.wait()
+    assert full_run.wait(timeout=600) == 0, \
+        (full.parent / 'full.log').read_text()[-3000:]
 
 
 def _differing_tensors(a, b):
@@ -110,9 +111,9 @@ def test_killed_and_resumed_cls_run_equals_an_uninterrupted_one(
 
 def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
                                                       tmp_path):
-    """Kills while a checkpoint is being written, and at random moments of
-    training; every following --resume must carry on, and the run must
-    finish."""
+    """A kill while a checkpoint is being written, then one at a random
+    moment of training; every following --resume must carry on, and the run
+    must finish."""
     work_dir = tmp_path / 'work'
     command = [
         TRAIN, SEG_DEMO, '--work-dir', work_dir, '--resume', '--cfg-options',
@@ -132,12 +133,12 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
 
     rng = random.Random(0)
     runs, kills_during_save = [], 0
-    for attempt in range(3):
+    for attempt in range(2):
         log = tmp_path / f'run{attempt}.log'
         runs.append((log, any(work_dir.glob('*.pth'))))
         start = time.time_ns()
         process = _start(command, shapes_workspace, log)
-        if attempt < 2:  # while a checkpoint is being written
+        if attempt == 0:  # while a checkpoint is being written
             _wait_for(saving_since(start), process)
             time.sleep(rng.uniform(0, 0.05))
         else:  # at a random moment of training: a step, a save, a val
@@ -151,7 +152,7 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         if any(work_dir.glob('*.pth')):  # a save completed at some point
             checkpoint, _ = find_resumable_checkpoint(str(work_dir))
             assert checkpoint is not None, list(work_dir.iterdir())
-    assert kills_during_save >= 2
+    assert kills_during_save >= 1
 
     code, out = run_tool(command, shapes_workspace)
     assert code == 0, out[-3000:]

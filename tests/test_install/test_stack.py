@@ -1,9 +1,17 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """The installed stack: compiled mmcv ops, the three host toolboxes."""
 import importlib
+import importlib.metadata
+from pathlib import Path
 
 import pytest
 import torch
+
+from mmsepvit.engine import LayerDecayOptimWrapperConstructor
+from mmsepvit.hosts import HOSTS
+from mmsepvit.models import SepViT
+
+REPO = Path(__file__).parents[2]
 
 
 def test_mmcv_nms_runs_on_cpu():
@@ -27,7 +35,21 @@ def test_mmcv_roi_align_runs_on_cpu():
                                torch.tensor([[[[2.5, 4.5], [10.5, 12.5]]]]))
 
 
-@pytest.mark.parametrize('module',
-                         ['mmpretrain.models', 'mmseg.models', 'mmdet.models'])
-def test_host_toolbox_models_import(module):
-    assert importlib.import_module(module) is not None
+PINS = dict(
+    line.split('==')
+    for line in (REPO / 'requirements' / 'constraints.txt').read_text().split()
+    if '==' in line)
+
+
+@pytest.mark.parametrize('scope', sorted(HOSTS))
+def test_host_toolbox_is_pinned_and_serves_sepvit(scope):
+    host = HOSTS[scope]
+    assert importlib.metadata.version(host.package) == PINS[host.package]
+    # Its models (and the compiled mmcv ops they need) import, and importing
+    # its registry put SepViT and the layer-decay constructor in it.
+    importlib.import_module(f'{scope}.models')
+    registry = importlib.import_module(f'{scope}.registry')
+    assert registry.MODELS.get('SepViT') is SepViT
+    assert registry.OPTIM_WRAPPER_CONSTRUCTORS.get(
+        'LayerDecayOptimWrapperConstructor') is \
+        LayerDecayOptimWrapperConstructor

@@ -14,6 +14,8 @@ from cli_helpers import IMAGE_DEMO, NO_WORKERS, REPO, TEST, TRAIN
 from cli_helpers import run_tool as _run
 from cli_helpers import run_tools
 
+from mmsepvit.apis import load_model_index
+
 TASKS = {
     'seg': ('configs/seg/fpn_sepvit_demo_shapes.py', [
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
@@ -29,6 +31,15 @@ TASKS = {
         'default_hooks.checkpoint.interval=1', 'train_dataloader.batch_size=4'
     ], ['coco/bbox_mAP', 'coco/segm_mAP'], 'coco/val2017/val2017_00000.jpg'),
 }
+
+
+def model_name(config):
+    names = [
+        name for name, model in load_model_index().items()
+        if Path(model['Config']).resolve() == (REPO / config).resolve()
+    ]
+    assert len(names) == 1, (config, names)
+    return names[0]
 
 
 @pytest.mark.parametrize('task', sorted(TASKS))
@@ -53,7 +64,8 @@ def test_train_then_test(task, shapes_workspace):
             TEST, REPO / config, checkpoint, '--work-dir', work_dir, '--out',
             pred_file, '--cfg-options', *NO_WORKERS
         ],
-        [IMAGE_DEMO, image, REPO / config, checkpoint, '--out', vis_file],
+        # The config by its model-index name, as users may write it.
+        [IMAGE_DEMO, image, model_name(config), checkpoint, '--out', vis_file],
     ]
     if task != 'det':  # mmdet has no test-time augmentation for masks
         commands.append([
@@ -128,21 +140,22 @@ AUTHORS_MODELS = {
 def test_converted_authors_checkpoints_run_in_test_py(shapes_workspace):
     """An authors'-layout RetinaNet and UperNet, converted, evaluate with
     tools/test.py, loaded strictly."""
-    commands = []
+    conversions, commands = [], []
     for config, (model_options, data_options, _) in AUTHORS_MODELS.items():
         work_dir = shapes_workspace / ('authors_' + Path(config).stem)
         work_dir.mkdir()
         authors, _ = authors_whole_model(config, cfg_options=model_options)
         src, dst = work_dir / 'authors.pth', work_dir / 'converted.pth'
         torch.save({'meta': {'epoch': 12}, 'state_dict': authors}, src)
-        code, out = _run([CONVERTER, src, dst], shapes_workspace)
-        assert code == 0, out[-3000:]
+        conversions.append([CONVERTER, src, dst])
         commands.append([
             TEST, REPO / config, dst, '--work-dir', work_dir,
             '--cfg-options', *[f'{k}={v}' for k, v in model_options.items()],
             *data_options, 'test_dataloader.num_workers=0',
             'test_dataloader.persistent_workers=False'
         ])
+    for code, out in run_tools(conversions, shapes_workspace):
+        assert code == 0, out[-3000:]
     results = run_tools(commands, shapes_workspace)
     for (_, _, metric), (code, out) in zip(AUTHORS_MODELS.values(), results):
         assert code == 0, out[-4000:]

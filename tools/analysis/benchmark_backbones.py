@@ -21,29 +21,14 @@ import tempfile
 import time
 import traceback
 
+from functools import partial
+
 import torch
-from mmpretrain.models import SVT, SwinTransformer
 
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
-from mmsepvit.models import SepViT
-
-BASELINE = 'Swin-T'
-
-
-def candidates(dense: bool):
-    out_indices = (0, 1, 2, 3) if dense else (3, )
-    sepvit_mode = {} if dense else dict(
-        window_token='per_window',
-        single_window_pwa=False,
-        stage_norms='outputs')
-    return {
-        'SepViT-T': lambda: SepViT(
-            'tiny', out_indices=out_indices, **sepvit_mode),
-        'Swin-T': lambda: SwinTransformer(
-            'tiny', out_indices=out_indices, pad_small_map=dense),
-        'Twins-SVT-S': lambda: SVT('small', out_indices=out_indices),
-    }
+from mmsepvit.utils.benchmark import (BASELINE, comparison_backbones,
+                                      percentile, timed_rounds)
 
 
 class OnnxRunner:
@@ -86,30 +71,16 @@ def onnx_runners(models, batch, onnx_dir):
 @torch.inference_mode()
 def timings(models, batch, iters, warmup):
     """Seconds per call of each model over interleaved rounds."""
-    for model in models.values():
-        for _ in range(warmup):
-            model(batch)
-    times = {name: [] for name in models}
-    for _ in range(iters):
-        for name, model in models.items():
-            start = time.perf_counter()
-            model(batch)
-            if batch.is_cuda:
-                torch.cuda.synchronize()
-            times[name].append(time.perf_counter() - start)
-    return times
-
-
-def percentile(values, share):
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+    return timed_rounds(
+        {name: partial(model, batch)
+         for name, model in models.items()}, iters, warmup, batch.device)
 
 
 def run(title, dense, size, batch_size, args, onnx_dir):
     torch.manual_seed(0)
     models = {
         name: build().to(args.device)
-        for name, build in candidates(dense).items()
+        for name, build in comparison_backbones(dense).items()
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None

@@ -10,14 +10,9 @@ depends only on the input size.
 """
 import argparse
 
-import torch
 from mmengine.config import Config, DictAction
-from mmengine.model import revert_sync_batchnorm
 
-from mmsepvit.apis import build_model
-from mmsepvit.utils import flop_analyzer
-
-DEFAULT_SHAPES = dict(mmpretrain=(224, 224), mmseg=(512, 512), mmdet=(800, 1344))
+from mmsepvit.apis import get_model_complexity
 
 
 def main():
@@ -34,27 +29,18 @@ def main():
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    scope = cfg.default_scope
-    shape = tuple(args.shape) if args.shape else DEFAULT_SHAPES[scope]
-    if len(shape) == 1:
-        shape = shape * 2
-    cfg.model.backbone.init_cfg = None  # counting needs no weights
-    model = revert_sync_batchnorm(build_model(cfg)).eval()
-    if scope == 'mmpretrain':
-        counted, what = model, 'whole model'
-    else:
-        model.forward = model.extract_feat
-        counted = model
-        what = 'backbone + neck' if model.with_neck else 'backbone'
-    inputs = torch.rand(1, 3, *shape)
-    with torch.no_grad():
-        flops = flop_analyzer(counted, inputs).total()
-    params = sum(p.numel() for p in model.parameters())
-    backbone_params = sum(p.numel() for p in model.backbone.parameters())
-    print(f'Config: {args.config}\nInput shape: {(1, 3, *shape)}\n'
-          f'FLOPs ({what}): {flops / 1e9:.3f} G\n'
-          f'Params: {params / 1e6:.3f} M (backbone '
-          f'{backbone_params / 1e6:.3f} M)')
+    if args.shape and len(args.shape) > 2:
+        raise SystemExit(f'Error: --shape takes H or H W, got {args.shape}.')
+    shape = args.shape and tuple(args.shape * 2 if len(args.shape) == 1
+                                 else args.shape)
+    try:
+        result = get_model_complexity(cfg, shape)
+    except ValueError as error:
+        raise SystemExit(f'Error: {error}')
+    print(f'Config: {args.config}\nInput shape: {(1, 3, *result.shape)}\n'
+          f'FLOPs ({result.counted}): {result.flops / 1e9:.3f} G\n'
+          f'Params: {result.params / 1e6:.3f} M (backbone '
+          f'{result.backbone_params / 1e6:.3f} M)')
 
 
 if __name__ == '__main__':

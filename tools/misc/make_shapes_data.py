@@ -6,7 +6,7 @@
 import argparse
 import time
 
-from mmsepvit.datasets import make_shapes_datasets
+from mmsepvit.demo_data import make_shapes_datasets
 
 
 def main():

@@ -1,0 +1,175 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""Everything that differs between the host toolboxes, in one table.
+
+The tools, the demo, the FLOPs counter, the model index and the tests read
+:data:`HOSTS`; supporting a fourth toolbox means adding one entry. Keys are
+the configs' ``default_scope``.
+"""
+import os.path as osp
+import tempfile
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Callable, Optional, Tuple
+
+import mmcv
+import numpy as np
+
+
+def _draw_seg(inferencer, image: str, score_thr: float) -> np.ndarray:
+    # One image in: its visualisation comes back alone, not in a list.
+    return inferencer(image, return_vis=True, opacity=0.5)['visualization']
+
+
+def _draw_det(inferencer, image: str, score_thr: float) -> np.ndarray:
+    result = inferencer(image, return_vis=True, pred_score_thr=score_thr)
+    return result['visualization'][0]
+
+
+def _draw_cls(inferencer, image: str, score_thr: float) -> np.ndarray:
+    # mmpretrain's inferencer hands its drawing back only through a folder.
+    with tempfile.TemporaryDirectory() as show_dir:
+        # Small images get room for the label text.
+        short_side = min(mmcv.imread(image).shape[:2])
+        inferencer(
+            image,
+            show_dir=show_dir,
+            resize=256 if short_side < 256 else None)
+        return mmcv.imread(
+            osp.join(show_dir, Path(image).stem + '.png'),
+            channel_order='rgb')
+
+
+@dataclass(frozen=True)
+class HostToolbox:
+    """What mmsepvit needs to know about one host toolbox.
+
+    Args:
+        scope (str): Its registry scope, the configs' ``default_scope``.
+        package (str): Its distribution name on PyPI.
+        config_folder (str): Our configs for it, under ``configs/``.
+        task (str): The model-index task of those configs.
+        dataset (str): The model-index dataset of the full-size configs.
+        flops_shape (tuple[int, int], optional): Default input (H, W) for
+            FLOPs; None: the backbone's ``img_size`` (a square).
+        flops_whole_model (bool): FLOPs count the whole model (else the
+            backbone and neck, whose cost depends only on the input size).
+        inferencer (str): ``'module:Class'`` of its inferencer.
+        weights_arg (str): The inferencer's keyword for the checkpoint.
+        no_weights: What that keyword takes for "no checkpoint".
+        inferencer_kwargs (dict): More keywords for the inferencer.
+        draw (callable): ``draw(inferencer, image, score_thr)`` -> RGB array.
+        show_flag (str): The visualisation hook's switch for drawing.
+        show_dir_key (str): Dotted config key that takes ``--show-dir``.
+        default_tta_model (dict, optional): The TTA its own test tool uses
+            when a config defines none (a flip); None: it has none.
+        tta_meta_keys (tuple[str]): Meta keys the flip adds to the packer.
+        num_classes_keys (tuple[str]): Dotted model keys that can hold
+            ``num_classes``, tried in order.
+    """
+    scope: str
+    package: str
+    config_folder: str
+    task: str
+    dataset: str
+    flops_shape: Optional[Tuple[int, int]]
+    flops_whole_model: bool
+    inferencer: str
+    weights_arg: str
+    no_weights: object
+    draw: Callable
+    show_flag: str
+    show_dir_key: str
+    default_tta_model: Optional[dict] = None
+    tta_meta_keys: Tuple[str, ...] = ()
+    inferencer_kwargs: dict = field(default_factory=dict)
+    num_classes_keys: Tuple[str, ...] = ()
+
+    def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
+        module, name = self.inferencer.split(':')
+        inferencer_class = getattr(import_module(module), name)
+        weights = checkpoint or self.no_weights
+        return inferencer_class(
+            cfg,
+            device=device,
+            **{self.weights_arg: weights},
+            **self.inferencer_kwargs)
+
+    def num_classes(self, model_cfg) -> int:
+        for key in self.num_classes_keys:
+            node = model_cfg
+            for part in key.split('.'):
+                node = node.get(part) if node is not None else None
+            if node is not None:
+                return node
+        raise KeyError(f'no num_classes under {self.num_classes_keys}')
+
+
+HOSTS = {
+    host.scope: host
+    for host in (
+        HostToolbox(
+            scope='mmpretrain',
+            package='mmpretrain',
+            config_folder='cls',
+            task='Image Classification',
+            dataset='ImageNet-1k',
+            flops_shape=None,
+            flops_whole_model=True,
+            inferencer='mmpretrain.apis:ImageClassificationInferencer',
+            weights_arg='pretrained',
+            no_weights=False,
+            draw=_draw_cls,
+            show_flag='enable',
+            show_dir_key='default_hooks.visualization.out_dir',
+            default_tta_model=dict(type='AverageClsScoreTTA'),
+            num_classes_keys=('head.num_classes', )),
+        HostToolbox(
+            scope='mmseg',
+            package='mmsegmentation',
+            config_folder='seg',
+            task='Semantic Segmentation',
+            dataset='ADE20K',
+            flops_shape=(512, 512),
+            flops_whole_model=False,
+            inferencer='mmseg.apis:MMSegInferencer',
+            weights_arg='weights',
+            no_weights=None,
+            draw=_draw_seg,
+            show_flag='draw',
+            show_dir_key='visualizer.save_dir',
+            num_classes_keys=('decode_head.num_classes', )),
+        HostToolbox(
+            scope='mmdet',
+            package='mmdet',
+            config_folder='det',
+            task='Object Detection',
+            dataset='COCO',
+            flops_shape=(800, 1344),
+            flops_whole_model=False,
+            inferencer='mmdet.apis:DetInferencer',
+            weights_arg='weights',
+            no_weights=None,
+            inferencer_kwargs=dict(show_progress=False),
+            draw=_draw_det,
+            show_flag='draw',
+            show_dir_key='default_hooks.visualization.test_out_dir',
+            default_tta_model=dict(
+                type='DetTTAModel',
+                tta_cfg=dict(
+                    nms=dict(type='nms', iou_threshold=0.5),
+                    max_per_img=100)),
+            tta_meta_keys=('flip', 'flip_direction'),
+            num_classes_keys=('bbox_head.num_classes',
+                              'roi_head.bbox_head.num_classes')),
+    )
+}
+
+
+def host_of(scope: Optional[str]) -> HostToolbox:
+    """The :class:`HostToolbox` of a config's ``default_scope``; ValueError
+    naming the supported scopes for any other."""
+    if scope not in HOSTS:
+        raise ValueError(f'unknown default_scope {scope!r}; mmsepvit '
+                         f'supports {", ".join(sorted(HOSTS))}.')
+    return HOSTS[scope]

@@ -1,0 +1,186 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""What the benchmark tools measure: interleaved timing rounds, the matrix
+products a model runs (to time them alone: the machine's ceiling for that
+model) and the activations a training step keeps for its backward pass."""
+import statistics
+import time
+from typing import Callable, Dict, List, Tuple
+
+import torch
+from torch import nn
+from torch.utils._python_dispatch import TorchDispatchMode
+
+aten = torch.ops.aten
+
+# What SepViT-T is compared with: ratios are given to it.
+BASELINE = 'Swin-T'
+
+
+def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:
+    """Builders of SepViT-T, mmpretrain's Swin-T and Twins-SVT-S, in
+    classification settings (last stage out) or dense ones (four stages)."""
+    from mmpretrain.models import SVT, SwinTransformer
+
+    from mmsepvit.models import SepViT
+    out_indices = (0, 1, 2, 3) if dense else (3, )
+    sepvit_mode = {} if dense else dict(
+        window_token='per_window',
+        single_window_pwa=False,
+        stage_norms='outputs')
+    return {
+        'SepViT-T': lambda: SepViT(
+            'tiny', out_indices=out_indices, **sepvit_mode),
+        BASELINE: lambda: SwinTransformer(
+            'tiny', out_indices=out_indices, pad_small_map=dense),
+        'Twins-SVT-S': lambda: SVT('small', out_indices=out_indices),
+    }
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def timed_rounds(calls: Dict[str, Callable[[], object]], iters: int,
+                 warmup: int, device: torch.device) -> Dict[str, List[float]]:
+    """Seconds per call of each callable, rounds interleaved so that machine
+    noise hits all alike."""
+    for call in calls.values():
+        for _ in range(warmup):
+            call()
+    synchronize(device)
+    times = {name: [] for name in calls}
+    for _ in range(iters):
+        for name, call in calls.items():
+            start = time.perf_counter()
+            call()
+            synchronize(device)
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def percentile(values: List[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
+# A matrix product as (batch, m, k, n, dtype): batch x (m x k) @ (k x n).
+MatMul = Tuple[int, int, int, int, torch.dtype]
+
+
+def _groups(packet, args) -> int:
+    if packet is aten.convolution:
+        return args[8]
+    return args[6] if len(args) > 6 else 1  # aten.conv2d
+
+
+class _MatMulRecorder(TorchDispatchMode):
+    """Records the shapes of the matrix products an operation runs: linear
+    layers, batched products, dense convolutions (as im2col products) and
+    fused attention (its two products). Under ``inference_mode`` the
+    composite operators arrive whole, otherwise decomposed: both count."""
+
+    def __init__(self):
+        super().__init__()
+        self.matmuls: List[MatMul] = []
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        packet = func.overloadpacket
+        out = func(*args, **kwargs)
+        if packet is aten.linear:
+            x, weight = args[:2]
+            self.matmuls.append((1, x.numel() // x.shape[-1], x.shape[-1],
+                                 weight.shape[0], x.dtype))
+        elif packet in (aten.mm, aten.addmm):
+            a, b = args[-2:]
+            self.matmuls.append((1, a.shape[0], a.shape[1], b.shape[1],
+                                 a.dtype))
+        elif packet in (aten.bmm, aten.baddbmm):
+            a, b = args[-2:]
+            self.matmuls.append((a.shape[0], a.shape[1], a.shape[2],
+                                 b.shape[2], a.dtype))
+        elif packet in (aten.convolution, aten.conv2d) and _groups(
+                packet, args) == 1:
+            x, weight = args[:2]
+            self.matmuls.append(
+                (1, out.shape[0] * out.shape[2:].numel(), weight[0].numel(),
+                 weight.shape[0], x.dtype))
+        elif 'scaled_dot_product' in packet.__name__:
+            q, k, v = args[:3]
+            heads = q.shape[:-2].numel()
+            self.matmuls.append(
+                (heads, q.shape[-2], q.shape[-1], k.shape[-2], q.dtype))
+            self.matmuls.append(
+                (heads, q.shape[-2], k.shape[-2], v.shape[-1], v.dtype))
+        return out
+
+
+def record_matmuls(call: Callable[[], object]) -> List[MatMul]:
+    """The matrix products ``call()`` runs, as :data:`MatMul` tuples (with
+    the dtypes autocast gave them)."""
+    with _MatMulRecorder() as recorder:
+        call()
+    return recorder.matmuls
+
+
+def matmul_macs(matmuls: List[MatMul]) -> int:
+    return sum(b * m * k * n for b, m, k, n, _ in matmuls)
+
+
+def time_matmuls(matmuls: List[MatMul], device: torch.device, iters: int,
+                 warmup: int) -> float:
+    """Median seconds to run ``matmuls`` alone, one after another, on fresh
+    random operands: the time a model with these products cannot beat."""
+    operands = [(torch.randn(b, m, k, device=device, dtype=dtype),
+                 torch.randn(b, k, n, device=device, dtype=dtype))
+                for b, m, k, n, dtype in matmuls]
+
+    def run():
+        for a, b in operands:
+            torch.bmm(a, b)
+
+    return median(timed_rounds({'': run}, iters, warmup, device)[''])
+
+
+def square_matmul_rate(size: int, dtype: torch.dtype, device: torch.device,
+                       iters: int) -> float:
+    """Multiply-accumulates per second of one ``size`` x ``size`` product."""
+    seconds = time_matmuls([(1, size, size, size, dtype)], device, iters, 2)
+    return size**3 / seconds
+
+
+class ActivationMeter:
+    """Bytes of the tensors autograd keeps for the backward pass (each
+    storage once, parameters left out): a training step's activation
+    memory, on any device."""
+
+    def __init__(self, model: nn.Module):
+        self.parameters = {
+            p.untyped_storage().data_ptr()
+            for p in model.parameters()
+        }
+        self.storages: Dict[int, int] = {}
+
+    def _pack(self, tensor: torch.Tensor) -> torch.Tensor:
+        storage = tensor.untyped_storage()
+        if storage.data_ptr() not in self.parameters:
+            self.storages[storage.data_ptr()] = storage.nbytes()
+        return tensor
+
+    def __enter__(self):
+        self.hooks = torch.autograd.graph.saved_tensors_hooks(
+            self._pack, lambda tensor: tensor)
+        self.hooks.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        self.hooks.__exit__(*exc)
+
+    @property
+    def bytes(self) -> int:
+        return sum(self.storages.values())

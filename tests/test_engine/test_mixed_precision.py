@@ -1,0 +1,81 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""--amp / --amp-dtype / --compile of tools/train.py and tools/test.py, and
+bfloat16 mixed-precision training of the seg demo on CPU."""
+from argparse import Namespace
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import DefaultScope
+from mmengine.runner import Runner
+
+from mmsepvit.apis import build_model
+from mmsepvit.engine import AutocastOptimWrapper
+from mmsepvit.utils.cli import apply_precision_args
+
+REPO = Path(__file__).resolve().parents[2]
+SEG_DEMO = str(REPO / 'configs' / 'seg' / 'fpn_sepvit_demo_shapes.py')
+CPU_ONLY = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='the CPU choices of --amp')
+
+
+def _args(amp=False, amp_dtype=None, compile=False):
+    return Namespace(amp=amp, amp_dtype=amp_dtype, compile=compile)
+
+
+@CPU_ONLY
+def test_amp_trains_in_bf16_and_loss_goes_down(shapes_workspace):
+    cfg = Config.fromfile(SEG_DEMO)
+    apply_precision_args(cfg, _args(amp=True), training=True)
+    assert cfg.optim_wrapper.type == 'mmsepvit.AutocastOptimWrapper'
+
+    dataset = cfg.train_dataloader.dataset
+    dataset.data_root = str(shapes_workspace / 'data' / 'shapes' / 'ade')
+    cfg.train_dataloader.update(
+        batch_size=2, num_workers=0, persistent_workers=False)
+    torch.manual_seed(0)
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        model = build_model(cfg)
+        optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
+        batch = next(iter(Runner.build_dataloader(cfg.train_dataloader)))
+    assert isinstance(optim_wrapper, AutocastOptimWrapper)
+
+    dtypes = []
+    model.backbone.stages[0].blocks[0].attn.qkv.register_forward_hook(
+        lambda module, inputs, output: dtypes.append(output.dtype))
+    model.train()
+    losses = []
+    for _ in range(5):  # the same batch: the loss must fall
+        log_vars = model.train_step(batch, optim_wrapper)
+        losses.append(log_vars['loss'].item())
+    assert set(dtypes) == {torch.bfloat16}  # the matmuls ran in bf16
+    assert all(torch.isfinite(torch.tensor(losses))), losses
+    assert all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert losses[-1] < 0.8 * losses[0], losses
+    # Weights and optimizer state stay float32.
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+
+
+@CPU_ONLY
+def test_amp_and_compile_options_enter_the_config():
+    cfg = Config.fromfile(SEG_DEMO)
+    apply_precision_args(cfg, _args(amp=True, compile=True), training=False)
+    assert cfg.test_cfg.fp16 and cfg.val_cfg.fp16
+    assert cfg.optim_wrapper.type == 'OptimWrapper'  # evaluation only
+    assert cfg.compile == dict(dynamic=True)
+
+    with pytest.raises(SystemExit, match='float16 needs a GPU'):
+        apply_precision_args(
+            cfg, _args(amp=True, amp_dtype='float16'), training=True)
+    with pytest.raises(SystemExit, match='with --amp only'):
+        apply_precision_args(cfg, _args(amp_dtype='bfloat16'), training=True)
+    cfg.optim_wrapper.type = 'MyOwnWrapper'
+    with pytest.raises(SystemExit, match="uses 'MyOwnWrapper'"):
+        apply_precision_args(cfg, _args(amp=True), training=True)
+    with pytest.raises(ValueError, match='bfloat16 only'):
+        AutocastOptimWrapper(
+            dtype='float16',
+            optimizer=torch.optim.SGD([torch.nn.Parameter(torch.ones(1))],
+                                      lr=0.1))

@@ -1,0 +1,200 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""How close SepViT-T, Swin-T and Twins-SVT-S come to the machine's matrix
+units, in float32 and mixed precision, eager and compiled, measured side by
+side in one run (CPU by default; CUDA as it is).
+
+    python tools/analysis/benchmark_limits.py [--dtypes fp32 bf16]
+        [--modes eager compiled] [--sizes 224 512] [--batch-size 16]
+        [--dense-batch-size 2] [--train-batch-size 8] [--iters 10]
+        [--device cpu]
+
+For each input size (224: classification settings; 512: dense settings,
+four output stages) and autocast dtype:
+
+- inference: batch-1 median latency and throughput at the batch size;
+- the ceiling: the matrix products the model runs (recorded from its own
+  forward pass: linear layers, attention products, dense convolutions) timed
+  alone on random operands. ``matmul share`` = their time / the model's
+  time: 100 % would be a model that is nothing but its products;
+  ``GMAC/s`` = the model's products' multiply-accumulates per second of the
+  model, and its share of one large square product's rate (the ceiling
+  printed first, per dtype);
+- training (eager): forward + backward img/s, the activation memory (bytes
+  autograd keeps for the backward pass; also the peak allocated on CUDA).
+
+Every row also gives its ratio to Swin-T in the same settings. Compiled
+rows use ``torch.compile`` (Inductor); its compile time is printed. On a
+small CPU, Inductor can take many minutes per model and size.
+"""
+import argparse
+import time
+from functools import partial
+
+import torch
+
+from mmsepvit.utils.benchmark import (BASELINE, ActivationMeter,
+                                      comparison_backbones, matmul_macs,
+                                      median, record_matmuls,
+                                      square_matmul_rate, time_matmuls,
+                                      timed_rounds)
+
+DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
+SQUARE = 2048
+
+
+def autocast(device, dtype):
+    return torch.autocast(
+        device.type, dtype=dtype, enabled=dtype != torch.float32)
+
+
+def infer(model, batch, dtype):
+    with torch.inference_mode(), autocast(batch.device, dtype):
+        return model(batch)
+
+
+def train_step(model, batch, dtype):
+    with autocast(batch.device, dtype):
+        outputs = model(batch)
+    sum(out.float().mean() for out in outputs).backward()
+    model.zero_grad(set_to_none=True)
+
+
+def median_seconds(models, step, batch, dtype, args):
+    """Median seconds of ``step(model, batch, dtype)`` per model, rounds
+    interleaved."""
+    times = timed_rounds(
+        {name: partial(step, model, batch, dtype)
+         for name, model in models.items()}, args.iters, args.warmup,
+        batch.device)
+    return {name: median(ts) for name, ts in times.items()}
+
+
+def vs_baseline(values, name):
+    if BASELINE not in values:
+        return ''
+    return f'{values[name] / values[BASELINE]:.2f}x'
+
+
+def inference_rows(models, size, batch_size, dtype_name, mode, args,
+                   square_rate):
+    device, dtype = torch.device(args.device), DTYPES[dtype_name]
+    single = torch.rand(1, 3, size, size, device=device)
+    batch = torch.rand(batch_size, 3, size, size, device=device)
+    calls = {}
+    for name, model in models.items():
+        if mode == 'compiled':
+            start = time.perf_counter()
+            model = torch.compile(model)
+            infer(model, single, dtype)
+            infer(model, batch, dtype)
+            print(f'  compiled {name} ({dtype_name}) in '
+                  f'{time.perf_counter() - start:.0f} s')
+        calls[name] = model
+    latency = median_seconds(calls, infer, single, dtype, args)
+    seconds = median_seconds(calls, infer, batch, dtype, args)
+    rate = {name: batch_size / s for name, s in seconds.items()}
+    for name, model in models.items():
+        matmuls = record_matmuls(partial(infer, model, batch, dtype))
+        alone = time_matmuls(matmuls, device, args.iters, args.warmup)
+        gmacs = matmul_macs(matmuls) / seconds[name] / 1e9
+        print(f'{name:<13}{dtype_name:<6}{mode:<10}'
+              f'{latency[name] * 1e3:>9.1f}{vs_baseline(latency, name):>8}'
+              f'{rate[name]:>10.2f}{vs_baseline(rate, name):>8}'
+              f'{alone / seconds[name]:>10.0%}{gmacs:>9.1f}'
+              f'{gmacs * 1e9 / square_rate:>9.0%}')
+
+
+def training_rows(models, size, batch_size, dtype_name, args):
+    device, dtype = torch.device(args.device), DTYPES[dtype_name]
+    batch = torch.rand(batch_size, 3, size, size, device=device)
+    for model in models.values():
+        model.train()
+    seconds = median_seconds(models, train_step, batch, dtype, args)
+    memory, peak = {}, {}
+    for name, model in models.items():
+        if device.type == 'cuda':
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+        with ActivationMeter(model) as meter:
+            train_step(model, batch, dtype)
+        memory[name] = meter.bytes / 2**20
+        if device.type == 'cuda':
+            peak[name] = (torch.cuda.max_memory_allocated(device) -
+                          before) / 2**20
+    rate = {name: batch_size / s for name, s in seconds.items()}
+    for name in models:
+        cuda_peak = f'{peak[name]:>10.0f}' if peak else ''
+        print(f'{name:<13}{dtype_name:<6}{rate[name]:>10.2f}'
+              f'{vs_baseline(rate, name):>8}{memory[name]:>14.0f}'
+              f'{vs_baseline(memory, name):>8}{cuda_peak}')
+    for model in models.values():
+        model.eval()
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--dtypes',
+        nargs='+',
+        choices=sorted(DTYPES),
+        default=['fp32', 'bf16'])
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        choices=['eager', 'compiled'],
+        default=['eager', 'compiled'])
+    parser.add_argument('--sizes', nargs='+', type=int, default=[224, 512])
+    parser.add_argument('--batch-size', type=int, default=16)
+    parser.add_argument('--dense-batch-size', type=int, default=2)
+    parser.add_argument('--train-batch-size', type=int, default=8)
+    parser.add_argument('--iters', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--no-train', action='store_true')
+    parser.add_argument('--device', default='cpu')
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == 'cpu' and 'fp16' in args.dtypes:
+        parser.error('CPU autocast runs bfloat16, not float16.')
+
+    print(f'{device}, {torch.get_num_threads()} threads, {args.iters} '
+          f'interleaved rounds; ceiling: one {SQUARE}x{SQUARE} product')
+    square = {}
+    for dtype_name in args.dtypes:
+        square[dtype_name] = square_matmul_rate(SQUARE, DTYPES[dtype_name],
+                                                device, args.iters)
+        print(f'  {dtype_name}: {square[dtype_name] / 1e9:.1f} GMAC/s')
+
+    for size in args.sizes:
+        dense = size != 224
+        torch.manual_seed(0)
+        models = {
+            name: build().to(device)
+            for name, build in comparison_backbones(dense).items()
+        }
+        for model in models.values():
+            model.eval()  # some mmpretrain backbones' train() returns None
+        batch_size = args.dense_batch_size if dense else args.batch_size
+        print(f'\n{size}x{size} ({"dense" if dense else "classification"}'
+              f'), inference: b1 latency, b{batch_size} throughput')
+        print(f'{"backbone":<13}{"dtype":<6}{"mode":<10}{"b1 ms":>9}'
+              f'{"vs":>8}{"img/s":>10}{"vs":>8}{"matmul":>10}'
+              f'{"GMAC/s":>9}{"of sq.":>9}')
+        for dtype_name in args.dtypes:
+            for mode in args.modes:
+                inference_rows(models, size, batch_size, dtype_name, mode,
+                               args, square[dtype_name])
+        if args.no_train:
+            continue
+        train_batch = args.dense_batch_size if dense else \
+            args.train_batch_size
+        print(f'{size}x{size} training step (forward + backward), batch '
+              f'{train_batch}')
+        print(f'{"backbone":<13}{"dtype":<6}{"img/s":>10}{"vs":>8}'
+              f'{"activ. MiB":>14}{"vs":>8}'
+              f'{"peak MiB" if device.type == "cuda" else "":>10}')
+        for dtype_name in args.dtypes:
+            training_rows(models, size, train_batch, dtype_name, args)
+
+
+if __name__ == '__main__':
+    main()
