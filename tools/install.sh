@@ -106,8 +106,13 @@ import mmdet.models, mmpretrain.models, mmseg.models  # noqa: F401,E401
 import onnx, onnxruntime, onnxscript  # noqa: F401,E401
 import mim  # noqa: F401
 import mmsepvit
+import os, tempfile  # noqa: E401
 from mmengine.config import Config
-Config.fromfile('mmsepvit::seg/fpn_sepvit_demo_shapes.py')  # our configs resolve from anywhere
+with tempfile.TemporaryDirectory() as folder:  # a config outside the repository inherits ours
+    user_config = os.path.join(folder, 'user_config.py')
+    with open(user_config, 'w') as f:
+        f.write("_base_ = 'mmsepvit::seg/fpn_sepvit_demo_shapes.py'\n")
+    assert Config.fromfile(user_config).model.backbone.type == 'mmsepvit.SepViT'
 print(f'torch {torch.__version__}, torchvision {torchvision.__version__}, mmcv {mmcv.__version__}, '
       f'mmengine {mmengine.__version__}, mmpretrain {mmpretrain.__version__}, '
       f'mmseg {mmseg.__version__}, mmdet {mmdet.__version__}, mmsepvit {mmsepvit.__version__}')
