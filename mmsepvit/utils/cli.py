@@ -46,6 +46,9 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
 
 
+AMP_DTYPES = ('float16', 'bfloat16')
+
+
 def add_precision_args(parser: argparse.ArgumentParser) -> None:
     """``--amp``, ``--amp-dtype``, ``--compile``."""
     parser.add_argument(
@@ -63,9 +66,6 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='torch.compile the model (mmengine\'s compile config; dynamic '
         'input sizes, so dense inputs of any size reuse the compiled code)')
-
-
-AMP_DTYPES = ('float16', 'bfloat16')
 
 
 def apply_precision_args(cfg: Config, args: argparse.Namespace,
