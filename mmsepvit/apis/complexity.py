@@ -1,4 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import copy
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
@@ -46,7 +47,7 @@ def get_model_complexity(cfg: Config,
             for classification, 512² segmentation, 800x1344 detection.
     """
     host = host_of(cfg.get('default_scope'))
-    cfg = cfg.copy()
+    cfg = copy.deepcopy(cfg)  # Config.copy is shallow: keep the caller's
     cfg.model.backbone.init_cfg = None  # counting needs no weights
     model = revert_sync_batchnorm(build_model(cfg)).eval()
     shape = tuple(shape or host.flops_shape or model.backbone.img_size)

@@ -16,7 +16,6 @@ over the models so that machine noise hits all alike.
 """
 import argparse
 import os.path as osp
-import statistics
 import tempfile
 import time
 import traceback
@@ -28,7 +27,7 @@ import torch
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
 from mmsepvit.utils.benchmark import (BASELINE, comparison_backbones,
-                                      percentile, timed_rounds)
+                                      median, percentile, timed_rounds)
 
 
 class OnnxRunner:
@@ -99,17 +98,17 @@ def run(title, dense, size, batch_size, args, onnx_dir):
             timed[size_batch] = timings(runners, batch, args.iters,
                                         args.warmup)
         single, batched = timed[1], timed[batch_size]
-        median = {name: statistics.median(ts) for name, ts in single.items()}
+        latency = {name: median(ts) for name, ts in single.items()}
         rate = {
-            name: batch_size / statistics.median(ts)
+            name: batch_size / median(ts)
             for name, ts in batched.items()
         }
         for name in [name for name in single if name in batched]:
             vs_latency = vs_rate = ''
-            if BASELINE in median and BASELINE in rate:
-                vs_latency = f'{median[name] / median[BASELINE]:.2f}x'
+            if BASELINE in latency and BASELINE in rate:
+                vs_latency = f'{latency[name] / latency[BASELINE]:.2f}x'
                 vs_rate = f'{rate[name] / rate[BASELINE]:.2f}x'
-            print(f'{name:<13}{backend:<13}{median[name] * 1e3:>13.1f}'
+            print(f'{name:<13}{backend:<13}{latency[name] * 1e3:>13.1f}'
                   f'{percentile(single[name], 0.9) * 1e3:>11.1f}'
                   f'{rate[name]:>12.2f}{vs_latency:>19}{vs_rate:>17}')
 
