@@ -29,21 +29,19 @@ def test_a_base_config_inherits_from_mmsepvit(tmp_path):
     assert cfg.model.backbone.stage_norms == 'main_path'
 
 
-def test_mim_trains_a_user_config_and_runs_our_tools(shapes_workspace,
-                                                     tmp_path):
+def test_mim_trains_and_tests_a_user_config(shapes_workspace, tmp_path):
+    """mim train / test a config outside the repository that inherits ours;
+    mim run get_flops on one of ours."""
     project = tmp_path / 'my_project'  # outside the repository
     project.mkdir()
     (project / 'my_fpn.py').write_text(USER_CONFIG)
     work_dir = tmp_path / 'work'
     demo_cls = load_model_index()['sepvit-demo_shapes']
-    (train_code, train_out), (flops_code, flops_out) = run_tools([
-        [
-            '-m', 'mim', 'train', 'mmsepvit', project / 'my_fpn.py',
-            '--work-dir', work_dir, '--cfg-options',
-            'train_dataloader.batch_size=2', *NO_WORKERS
-        ],
-        ['-m', 'mim', 'run', 'mmsepvit', 'get_flops', demo_cls['Config']],
-    ], shapes_workspace)
+    (train_code, train_out), = run_tools([[
+        '-m', 'mim', 'train', 'mmsepvit', project / 'my_fpn.py', '--work-dir',
+        work_dir, '--cfg-options', 'train_dataloader.batch_size=2',
+        *NO_WORKERS
+    ]], shapes_workspace)
     assert train_code == 0, train_out[-4000:]
     assert (work_dir / 'iter_1.pth').is_file(), train_out[-3000:]
     # Built in the upstream toolbox's scope from our inherited config.
@@ -51,6 +49,17 @@ def test_mim_trains_a_user_config_and_runs_our_tools(shapes_workspace,
     assert dumped.default_scope == 'mmseg'
     assert dumped.model.backbone.type == 'mmsepvit.SepViT'
     assert re.search(r'Iter\(train\) \[1/1\]', train_out), train_out[-3000:]
+
+    (test_code, test_out), (flops_code, flops_out) = run_tools([
+        [
+            '-m', 'mim', 'test', 'mmsepvit', project / 'my_fpn.py',
+            '--checkpoint', work_dir / 'iter_1.pth', '--work-dir',
+            work_dir / 'test', '--cfg-options', *NO_WORKERS
+        ],
+        ['-m', 'mim', 'run', 'mmsepvit', 'get_flops', demo_cls['Config']],
+    ], shapes_workspace)
+    assert test_code == 0, test_out[-3000:]
+    assert re.search(r'Test metrics: .*mIoU: \d', test_out), test_out[-3000:]
 
     assert flops_code == 0, flops_out[-3000:]
     flops = re.search(r'FLOPs \(whole model\): ([\d.]+) G', flops_out)
