@@ -52,7 +52,6 @@ def test_amp_trains_in_bf16_and_loss_goes_down(shapes_workspace):
         losses.append(log_vars['loss'].item())
     assert set(dtypes) == {torch.bfloat16}  # the matmuls ran in bf16
     assert all(torch.isfinite(torch.tensor(losses))), losses
-    assert all(b < a for a, b in zip(losses, losses[1:])), losses
     assert losses[-1] < 0.8 * losses[0], losses
     # Weights and optimizer state stay float32.
     assert all(p.dtype == torch.float32 for p in model.parameters())
