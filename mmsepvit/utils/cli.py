@@ -3,6 +3,7 @@
 and launcher options and how they enter the config, and how a multi-process
 run is set up on the machine at hand."""
 import argparse
+import atexit
 import difflib
 import inspect
 import os
@@ -19,8 +20,8 @@ from .safe_checkpoint import CheckpointFileError
 
 # Top-level keys the Runner and the tools read even if a config leaves them
 # out.
-RUNTIME_KEYS = frozenset(
-    inspect.signature(Runner.__init__).parameters) - {'self', 'cfg'} | {
+RUNTIME_KEYS = frozenset(inspect.signature(
+    Runner.__init__).parameters) - {'self', 'cfg'} | {
         'model_wrapper_cfg', 'tta_model', 'tta_pipeline', 'custom_imports'
     }
 
@@ -88,8 +89,8 @@ def apply_precision_args(cfg: Config, args: argparse.Namespace,
                 'bfloat16 (the default there).')
         if training:
             wrapper = cfg.optim_wrapper
-            if wrapper.get('type', 'OptimWrapper') not in (
-                    'OptimWrapper', 'AmpOptimWrapper'):
+            if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper',
+                                                           'AmpOptimWrapper'):
                 raise SystemExit(
                     f'Error: --amp replaces optim_wrapper.type OptimWrapper; '
                     f'this config uses {wrapper.type!r}.')
@@ -178,6 +179,10 @@ def prepare_distributed(cfg: Config) -> None:
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group(
             'gloo', timeout=timedelta(seconds=dist_cfg.get('timeout', 1800)))
+        # Left to interpreter shutdown, the group's threads were once seen
+        # to abort rank 0 after its results were printed ("terminate called
+        # without an active exception"); PyTorch asks for this call.
+        atexit.register(torch.distributed.destroy_process_group)
 
 
 @contextmanager
