@@ -1,6 +1,18 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Running the project's command-line tools as a user would."""
+"""Running the project's command-line tools as a user would: ``python
+TOOL ARGS`` in a working folder, with the exit code and the output.
+
+The runs are forks of one warm interpreter (tests/warm_interpreter.py)
+that imported torch and the host toolboxes once, instead of fresh
+interpreters that spend 7-10 s each importing them; everything from the
+tool's own imports on is the tool's. Tests about import order start fresh
+interpreters themselves."""
+import atexit
+import json
 import os
+import select
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -24,33 +36,110 @@ def tool_env(**extra):
     return dict(os.environ, PYTHONWARNINGS='ignore', **extra)
 
 
+class ToolRun:
+    """A tool run forked by the warm interpreter, used like a
+    :class:`subprocess.Popen`: ``pid``, ``poll()``, ``wait()``, ``kill()``."""
+
+    def __init__(self, connection, args):
+        self.connection = connection
+        self.args = args
+        self.returncode = None
+        self._received = b''
+        self.pid = self._reply(None)['pid']
+
+    def _reply(self, timeout):
+        """The server's next message; None if none came within timeout."""
+        while b'\n' not in self._received:
+            ready, _, _ = select.select([self.connection], [], [], timeout)
+            if not ready:
+                return None
+            received = self.connection.recv(4096)
+            if not received:
+                raise RuntimeError(
+                    f'tests/warm_interpreter.py stopped during {self.args}')
+            self._received += received
+        line, self._received = self._received.split(b'\n', 1)
+        return json.loads(line)
+
+    def poll(self):
+        if self.returncode is None:
+            reply = self._reply(0)
+            if reply is not None:
+                self.returncode = reply['returncode']
+                self.connection.close()
+        return self.returncode
+
+    def wait(self, timeout=None):
+        """The exit code; kill the run's processes after ``timeout`` s."""
+        if self.returncode is None:
+            reply = self._reply(timeout)
+            if reply is None:
+                os.killpg(self.pid, signal.SIGKILL)
+                raise subprocess.TimeoutExpired(self.args, timeout)
+            self.returncode = reply['returncode']
+            self.connection.close()
+        return self.returncode
+
+    def kill(self):
+        """SIGKILL the tool's process, as a user's ``kill -9`` would."""
+        os.kill(self.pid, signal.SIGKILL)
+
+
+class WarmInterpreter:
+    """Starts tool runs as forks of tests/warm_interpreter.py, which has
+    imported torch and the toolboxes once (started at first use)."""
+
+    def __init__(self):
+        self.server = None
+
+    def _start_server(self):
+        self.folder = tempfile.TemporaryDirectory()
+        self.address = os.path.join(self.folder.name, 'socket')
+        command = [
+            sys.executable,
+            str(REPO / 'tests' / 'warm_interpreter.py'), self.address
+        ]
+        self.server = subprocess.Popen(
+            command, env=tool_env(), stdout=subprocess.PIPE, text=True)
+        if self.server.stdout.readline().strip() != 'ready':
+            raise RuntimeError('tests/warm_interpreter.py did not start')
+        atexit.register(self.server.kill)
+
+    def start(self, args, cwd, log, **env):
+        """Start ``python *args`` in ``cwd``, its output going to the file
+        ``log``; return its :class:`ToolRun`."""
+        if self.server is None or self.server.poll() is not None:
+            self._start_server()
+        args = list(map(str, args))
+        open(log, 'w').close()  # there to read as soon as this returns
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        connection.connect(self.address)
+        request = dict(
+            args=args, cwd=str(cwd), env=tool_env(**env), log=str(log))
+        connection.sendall(json.dumps(request).encode() + b'\n')
+        return ToolRun(connection, args)
+
+
+WARM = WarmInterpreter()
+start_tool = WARM.start
+
+
 def run_tool(args, cwd, timeout=600, **env):
     """Run ``python *args`` in ``cwd``; return (exit code, stdout+stderr)."""
-    result = subprocess.run([sys.executable, *map(str, args)],
-                            cwd=cwd,
-                            env=tool_env(**env),
-                            capture_output=True,
-                            text=True,
-                            timeout=timeout)
-    return result.returncode, result.stdout + result.stderr
+    return run_tools([args], cwd, timeout, **env)[0]
 
 
 def run_tools(commands, cwd, timeout=600, **env):
-    """Run several ``python *args`` at once (they mostly wait on imports, one
-    core each); return their (exit code, output) in order."""
-    logs = [tempfile.TemporaryFile('w+') for _ in commands]
-    processes = [
-        subprocess.Popen([sys.executable, *map(str, args)],
-                         cwd=cwd,
-                         env=tool_env(**env),
-                         stdout=log,
-                         stderr=subprocess.STDOUT)
-        for args, log in zip(commands, logs)
-    ]
-    results = []
-    for process, log in zip(processes, logs):
-        code = process.wait(timeout)
-        log.seek(0)
-        results.append((code, log.read()))
-        log.close()
+    """Run several ``python *args`` at once (much of a short tool run is
+    single-threaded); return their (exit code, output) in order."""
+    with tempfile.TemporaryDirectory() as logs:
+        runs = [
+            start_tool(args, cwd, os.path.join(logs, str(i)), **env)
+            for i, args in enumerate(commands)
+        ]
+        results = []
+        for i, run in enumerate(runs):
+            code = run.wait(timeout)
+            with open(os.path.join(logs, str(i))) as log:
+                results.append((code, log.read()))
     return results

@@ -4,13 +4,11 @@ and a kill at any moment, during a checkpoint save too, leaves a run that
 resumes."""
 import random
 import shutil
-import subprocess
-import sys
 import time
 
 import torch
 from cli_helpers import (CLS_DEMO, NO_WORKERS, SEG_DEMO, TRAIN, run_tool,
-                         run_tools, tool_env)
+                         run_tools, start_tool)
 
 from mmsepvit.engine import find_resumable_checkpoint
 
@@ -32,14 +30,6 @@ CLS_RUN = [
 ]
 
 
-def _start(command, cwd, log):
-    return subprocess.Popen([sys.executable, *map(str, command)],
-                            cwd=cwd,
-                            env=tool_env(),
-                            stdout=open(log, 'w'),
-                            stderr=subprocess.STDOUT)
-
-
 def _wait_for(condition, process, timeout=300):
     """Poll until ``condition()`` or the process ends."""
     deadline = time.time() + timeout
@@ -51,9 +41,10 @@ def _wait_for(condition, process, timeout=300):
 def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
     """Run ``command`` into ``full`` to its end and, side by side, into
     ``cut`` until ``cut / checkpoint`` exists, and SIGKILL that run."""
-    full_run = _start([*command, '--work-dir', full], cwd,
-                      full.parent / 'full.log')
-    run = _start([*command, '--work-dir', cut], cwd, cut.parent / 'cut.log')
+    full_run = start_tool([*command, '--work-dir', full], cwd,
+                          full.parent / 'full.log')
+    run = start_tool([*command, '--work-dir', cut], cwd,
+                     cut.parent / 'cut.log')
     _wait_for((cut / checkpoint).exists, run)
     run.kill()
     run.wait()
@@ -92,14 +83,13 @@ def test_killed_and_resumed_cls_run_equals_an_uninterrupted_one(
         TRAIN, CLS_DEMO, '--cfg-options', *CLS_RUN,
         'train_dataloader.persistent_workers=False'
     ]
-    _full_and_killed_runs(command, shapes_workspace, full, cut,
-                          'epoch_1.pth')
+    _full_and_killed_runs(command, shapes_workspace, full, cut, 'epoch_1.pth')
     shutil.copytree(cut, tmp_path / 'persistent')
     (code, out), (persistent_code, persistent_out) = run_tools([
         [*command, '--work-dir', cut, '--resume'],
         [
-            *command, 'train_dataloader.persistent_workers=True',
-            '--work-dir', tmp_path / 'persistent', '--resume'
+            *command, 'train_dataloader.persistent_workers=True', '--work-dir',
+            tmp_path / 'persistent', '--resume'
         ],
     ], shapes_workspace)
     assert code == 0, out[-3000:]
@@ -137,7 +127,7 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         log = tmp_path / f'run{attempt}.log'
         runs.append((log, any(work_dir.glob('*.pth'))))
         start = time.time_ns()
-        process = _start(command, shapes_workspace, log)
+        process = start_tool(command, shapes_workspace, log)
         if attempt == 0:  # while a checkpoint is being written
             _wait_for(saving_since(start), process)
             time.sleep(rng.uniform(0, 0.05))
@@ -147,8 +137,8 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         assert process.poll() is None, log.read_text()[-3000:]
         process.kill()
         process.wait()
-        kills_during_save += any(
-            p.stat().st_mtime_ns > start for p in work_dir.glob('*.partial'))
+        kills_during_save += any(p.stat().st_mtime_ns > start
+                                 for p in work_dir.glob('*.partial'))
         if any(work_dir.glob('*.pth')):  # a save completed at some point
             checkpoint, _ = find_resumable_checkpoint(str(work_dir))
             assert checkpoint is not None, list(work_dir.iterdir())
@@ -188,8 +178,8 @@ def test_resume_falls_back_to_the_newest_intact_checkpoint(tmp_path):
 
 
 def test_resume_from_a_missing_file_stops(tmp_path):
-    code, out = run_tool(
-        [TRAIN, SEG_DEMO, '--resume', tmp_path / 'nope.pth'], tmp_path)
+    code, out = run_tool([TRAIN, SEG_DEMO, '--resume', tmp_path / 'nope.pth'],
+                         tmp_path)
     assert code == 1
     assert f'--resume {tmp_path / "nope.pth"}: no such checkpoint' in out
     assert 'Traceback' not in out

@@ -16,7 +16,7 @@ def _run(code):
 
 
 def test_scoped_name_builds_without_importing_mmsepvit():
-    # A fresh process per toolbox: none imports mmsepvit beforehand.
+    # A process per toolbox, none of which imported mmsepvit beforehand.
     results = run_tools([['-c', f"""
 import sys
 from mmengine.registry import init_default_scope
