@@ -1,6 +1,6 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """bfloat16 autocast against float32, and torch.compile: one graph without
-breaks, for any padding, equal to eager."""
+breaks, for any padding, equal to eager (inference and a training step)."""
 import pytest
 import torch
 from torch._dynamo.testing import CompileCounterWithBackend
@@ -95,3 +95,25 @@ def test_backbone_compiles_once_for_any_padding_and_batch():
     imagenet = SepViT(arch=SMALL_ARCH, window_token='shared').eval()
     batches = [torch.randn(2, 3, 224, 224), torch.randn(3, 3, 224, 224)]
     assert _compile_and_compare(imagenet, batches) == 1
+
+
+def test_training_step_compiles_whole_with_eager_gradients():
+    """What ``--compile`` runs in training: the backward of the MLP's
+    autograd Function (GELU recomputed) included."""
+    torch._dynamo.reset()
+    torch.manual_seed(0)
+    model = SepViT(
+        arch=dict(SMALL_ARCH, depths=[1, 1, 1, 1]), drop_path_rate=0., **DENSE)
+    model.init_weights()
+    model.train()
+    x = torch.randn(2, 3, 97, 131)
+    counter = CompileCounterWithBackend('eager')
+    compiled = torch.compile(
+        model, backend=counter, fullgraph=True, dynamic=True)
+    gradients = []
+    for forward in (compiled, model):
+        loss = sum(out.square().mean() for out in forward(x))
+        gradients.append(torch.autograd.grad(loss, list(model.parameters())))
+    assert counter.frame_count == 1
+    for compiled_grad, eager_grad in zip(*gradients):
+        torch.testing.assert_close(compiled_grad, eager_grad)

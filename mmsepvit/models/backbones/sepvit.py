@@ -9,13 +9,14 @@ import torch.nn as nn
 import torch.utils.checkpoint as cp
 from mmcv.cnn import build_norm_layer
 from mmcv.cnn.bricks.drop import build_dropout
-from mmcv.cnn.bricks.transformer import FFN, PatchEmbed
+from mmcv.cnn.bricks.transformer import PatchEmbed
 from mmengine.model import BaseModule, ModuleList
 from mmengine.utils import to_2tuple
 from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.registry import MODELS
-from ..utils import ConditionalPositionEncoding, SeparableSelfAttention
+from ..utils import (ConditionalPositionEncoding, GELURecomputingFFN,
+                     SeparableSelfAttention)
 
 
 def _is_int(value) -> bool:
@@ -29,6 +30,10 @@ def _is_real(value) -> bool:
 class SepViTBlock(BaseModule):
     """One SepViT block: separable self-attention and an MLP, each with a
     residual connection.
+
+    The MLP is mmcv's FFN (its weights and keys) that recomputes its GELU in
+    the backward pass instead of keeping it, see
+    :class:`~mmsepvit.models.utils.GELURecomputingFFN`.
 
     Args:
         embed_dims (int): Number of channels ``C``.
@@ -88,7 +93,7 @@ class SepViTBlock(BaseModule):
         self.drop_path = build_dropout(
             dict(type='DropPath', drop_prob=drop_path_rate))
         self.ffn_norm = build_norm_layer(norm_cfg, embed_dims)[1]
-        self.ffn = FFN(
+        self.ffn = GELURecomputingFFN(
             embed_dims=embed_dims,
             feedforward_channels=int(embed_dims * mlp_ratio),
             num_fcs=2,
