@@ -28,6 +28,7 @@ from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
 EXPORT = REPO / 'tools' / 'deployment' / 'pytorch2onnx.py'
 ONNX_INFERENCE = REPO / 'tools' / 'deployment' / 'onnx_inference.py'
 CLS_LITE = str(REPO / 'configs' / 'cls' / 'sepvit_lite_in1k.py')
+CLS_LITE_NAME = 'sepvit-lite_in1k'  # its name in the model index
 TOLERANCE = 1e-4
 
 
@@ -77,7 +78,7 @@ def exports(seg_checkpoint, shapes_workspace):
     (seg_code, seg_out), (cls_code, cls_out) = run_tools([
         [EXPORT, SEG_DEMO, files['seg'][0], '--out', files['seg'][1],
          '--dynamic'],
-        [EXPORT, CLS_LITE, files['cls'][0], '--out', files['cls'][1],
+        [EXPORT, CLS_LITE_NAME, files['cls'][0], '--out', files['cls'][1],
          '--dynamic'],
     ], shapes_workspace)
     assert seg_code == 0, seg_out[-3000:]
@@ -126,7 +127,7 @@ def test_classifier_export_is_exact_for_any_batch(exports):
 def test_onnx_inference_draws_what_image_demo_draws(task, image, exports,
                                                     shapes_workspace,
                                                     tmp_path):
-    config = dict(seg=SEG_DEMO, cls=CLS_LITE)[task]
+    config = dict(seg=SEG_DEMO, cls=CLS_LITE_NAME)[task]
     checkpoint, onnx_file = exports[task]
     image = shapes_workspace / 'data' / 'shapes' / image
     (code_pt, out_pt), (code_ort, out_ort) = run_tools([
@@ -284,3 +285,17 @@ def test_runtime_refuses_files_and_inputs_that_do_not_fit(exports, tmp_path):
     classifier = OnnxRuntimeModel(str(cls_file), build_model(CLS_LITE))
     with pytest.raises(ValueError, match='exported for inputs of shape'):
         classifier.run_graph(torch.randn(1, 3, 64, 64))
+
+
+def test_tools_name_the_closest_models_for_a_mistyped_name(tmp_path):
+    image = tmp_path / 'image.png'
+    mmcv.imwrite(np.zeros((32, 32, 3), np.uint8), str(image))
+    results = run_tools([
+        [EXPORT, 'sepvit-lite_inlk', '--out', tmp_path / 'x.onnx'],
+        [ONNX_INFERENCE, image, 'sepvit-lite_inlk', tmp_path / 'x.onnx'],
+    ], tmp_path)
+    for code, out in results:
+        assert code == 1, out[-3000:]
+        assert ("'sepvit-lite_inlk' is neither a config file nor a model "
+                'name; did you mean sepvit-lite_in1k') in out, out[-3000:]
+        assert 'Traceback' not in out

@@ -5,11 +5,12 @@ prediction, as demo/image_demo.py draws it.
     python tools/deployment/onnx_inference.py IMAGE CONFIG MODEL.onnx
         [--checkpoint CKPT] [--out result.png] [--providers ...]
 
-CONFIG is the config the model was exported from: its data preprocessor
-prepares the image and its host toolbox's post-processing turns the graph's
-outputs into labels, masks or boxes. Execution providers default to
-TensorRT and CUDA where onnxruntime has them, else CPU. A Mask R-CNN graph
-ends after the RPN; its RoI stages run in PyTorch and need --checkpoint.
+CONFIG is the config (file or model name) the model was exported from: its
+data preprocessor prepares the image and its host toolbox's post-processing
+turns the graph's outputs into labels, masks or boxes. Execution providers
+default to TensorRT and CUDA where onnxruntime has them, else CPU. A Mask
+R-CNN graph ends after the RPN; its RoI stages run in PyTorch and need
+--checkpoint.
 """
 import argparse
 import os.path as osp
@@ -19,7 +20,7 @@ from mmengine.config import Config
 from mmengine.runner import load_checkpoint
 
 from mmsepvit.apis import (build_inferencer, build_model, check_image,
-                           save_prediction)
+                           get_config_path, save_prediction)
 from mmsepvit.deployment import OnnxRuntimeModel
 from mmsepvit.deployment.onnx_export import TWO_STAGE_DETECTOR, deploy_graph
 from mmsepvit.utils.cli import exit_on_checkpoint_error
@@ -28,7 +29,8 @@ from mmsepvit.utils.cli import exit_on_checkpoint_error
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image', help='image file')
-    parser.add_argument('config', help='the config the model came from')
+    parser.add_argument(
+        'config', help='the config (file or model name) the model came from')
     parser.add_argument('onnx', help='the .onnx file')
     parser.add_argument(
         '--checkpoint',
@@ -65,9 +67,9 @@ def main():
     args = parse_args()
     try:
         check_image(args.image)
+        cfg = Config.fromfile(get_config_path(args.config))
         if not osp.isfile(args.onnx):
             raise ValueError(f'{args.onnx} does not exist.')
-        cfg = Config.fromfile(args.config)
         model = build_onnx_model(cfg, args)
         inferencer = build_inferencer(cfg, None, model=model)
         save_prediction(inferencer, args.image, args.out, args.score_thr)

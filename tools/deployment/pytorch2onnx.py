@@ -4,6 +4,8 @@
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
         [--shape H W] [--dynamic] [--cfg-options ...]
 
+CONFIG is a config file or a model name of mmsepvit's model index.
+
 The graph takes the normalised NCHW batch that the config's data
 preprocessor makes and returns class logits (classification), per-pixel
 class logits at the input size (segmentation), or the raw head outputs that
@@ -24,7 +26,7 @@ from mmengine.config import Config, DictAction
 from mmengine.registry import DATASETS
 from mmengine.runner import load_checkpoint
 
-from mmsepvit.apis import build_model
+from mmsepvit.apis import build_model, get_config_path
 from mmsepvit.deployment import (deploy_graph, export_onnx,
                                  inference_session)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
@@ -36,7 +38,7 @@ DENSE_DEFAULT_SHAPE = (512, 512)
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file')
+    parser.add_argument('config', help='config file or model name')
     parser.add_argument(
         'checkpoint', nargs='?', help='checkpoint (default: random weights)')
     parser.add_argument('--out', required=True, help='the .onnx file')
@@ -81,7 +83,10 @@ def main():
     if args.shape and min(args.shape) < 1:
         sys.exit(f'Error: --shape must be two positive sizes, got '
                  f'{args.shape}.')
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(get_config_path(args.config))
+    except ValueError as error:
+        sys.exit(f'Error: {error}')
     if args.cfg_options:
         check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
