@@ -45,37 +45,38 @@ def _run(args):
 
 
 def _child(request):
-    os.setsid()
-    os.chdir(request['cwd'])
-    os.environ.clear()
-    os.environ.update(request['env'])
-    # What the interpreter would have put on sys.path at start-up.
-    sys.path[1:1] = [
-        entry for entry in request['env'].get('PYTHONPATH', '').split(':')
-        if entry
-    ]
-    log = os.open(request['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
-    os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
-    os.dup2(log, 1)
-    os.dup2(log, 2)
-    code = 0
+    """Become the tool run; never returns (a child must not go on serving)."""
+    code = 1
     try:
+        os.setsid()
+        log = os.open(request['log'], os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+        os.dup2(os.open(os.devnull, os.O_RDONLY), 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.chdir(request['cwd'])
+        os.environ.clear()
+        os.environ.update(request['env'])
+        # What the interpreter would have put on sys.path at start-up.
+        sys.path[1:1] = [
+            entry for entry in request['env'].get('PYTHONPATH', '').split(':')
+            if entry
+        ]
         _run(request['args'])
+        code = 0
     except SystemExit as exit:
         if exit.code is None or isinstance(exit.code, int):
             code = exit.code or 0
         else:
             print(exit.code, file=sys.stderr)
-            code = 1
     except BaseException:
         import traceback
         traceback.print_exc()
-        code = 1
-    import atexit
-    atexit._run_exitfuncs()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    finally:
+        import atexit
+        atexit._run_exitfuncs()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _returncode(status):
