@@ -26,24 +26,20 @@ from mmengine.registry import \
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
 from mmengine.registry import Registry
 
-MODELS = Registry(
-    'model',
-    parent=MMENGINE_MODELS,
-    scope='mmsepvit',
-    locations=['mmsepvit.models'])
-HOOKS = Registry(
-    'hook', parent=MMENGINE_HOOKS, scope='mmsepvit',
-    locations=['mmsepvit.engine'])
-OPTIM_WRAPPER_CONSTRUCTORS = Registry(
-    'optimizer wrapper constructor',
-    parent=MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
-    scope='mmsepvit',
-    locations=['mmsepvit.engine'])
-OPTIM_WRAPPERS = Registry(
-    'optim_wrapper',
-    parent=MMENGINE_OPTIM_WRAPPERS,
-    scope='mmsepvit',
-    locations=['mmsepvit.engine'])
+
+def _registry(name: str, parent: Registry, location: str) -> Registry:
+    """A registry of mmsepvit's scope under mmengine's ``parent``."""
+    return Registry(
+        name, parent=parent, scope='mmsepvit', locations=[location])
+
+
+MODELS = _registry('model', MMENGINE_MODELS, 'mmsepvit.models')
+HOOKS = _registry('hook', MMENGINE_HOOKS, 'mmsepvit.engine')
+OPTIM_WRAPPER_CONSTRUCTORS = _registry('optimizer wrapper constructor',
+                                       MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS,
+                                       'mmsepvit.engine')
+OPTIM_WRAPPERS = _registry('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
+                           'mmsepvit.engine')
 
 # What the host toolboxes get under bare names: registry attribute -> ours.
 SHARED_REGISTRIES = dict(

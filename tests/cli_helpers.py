@@ -61,23 +61,23 @@ class ToolRun:
         line, self._received = self._received.split(b'\n', 1)
         return json.loads(line)
 
+    def _finish(self, reply):
+        if reply is not None:
+            self.returncode = reply['returncode']
+            self.connection.close()
+
     def poll(self):
         if self.returncode is None:
-            reply = self._reply(0)
-            if reply is not None:
-                self.returncode = reply['returncode']
-                self.connection.close()
+            self._finish(self._reply(0))
         return self.returncode
 
     def wait(self, timeout=None):
         """The exit code; kill the run's processes after ``timeout`` s."""
         if self.returncode is None:
-            reply = self._reply(timeout)
-            if reply is None:
+            self._finish(self._reply(timeout))
+            if self.returncode is None:
                 os.killpg(self.pid, signal.SIGKILL)
                 raise subprocess.TimeoutExpired(self.args, timeout)
-            self.returncode = reply['returncode']
-            self.connection.close()
         return self.returncode
 
     def kill(self):

@@ -79,12 +79,6 @@ def _child(request):
         os._exit(code)
 
 
-def _returncode(status):
-    if os.WIFSIGNALED(status):
-        return -os.WTERMSIG(status)
-    return os.WEXITSTATUS(status)
-
-
 def serve(address):
     import importlib
     for name in PRELOAD:
@@ -111,11 +105,9 @@ def serve(address):
             done, status = os.waitpid(pid, os.WNOHANG)
             if done:
                 connection = running.pop(pid)
+                reply = dict(returncode=os.waitstatus_to_exitcode(status))
                 try:
-                    connection.sendall(
-                        json.dumps({
-                            'returncode': _returncode(status)
-                        }).encode() + b'\n')
+                    connection.sendall(json.dumps(reply).encode() + b'\n')
                 except OSError:  # the client gave up (timeout)
                     pass
                 connection.close()
