@@ -81,8 +81,9 @@ def _groups(packet, args) -> int:
 class _MatMulRecorder(TorchDispatchMode):
     """Records the shapes of the matrix products an operation runs: linear
     layers, batched products, dense convolutions (as im2col products) and
-    fused attention (its two products). Under ``inference_mode`` the
-    composite operators arrive whole, otherwise decomposed: both count."""
+    fused attention, in the forward pass and in the backward pass. Under
+    ``inference_mode`` the composite operators arrive whole, otherwise
+    decomposed: both count."""
 
     def __init__(self):
         super().__init__()
@@ -110,14 +111,46 @@ class _MatMulRecorder(TorchDispatchMode):
             self.matmuls.append(
                 (1, out.shape[0] * out.shape[2:].numel(), weight[0].numel(),
                  weight.shape[0], x.dtype))
+        elif packet is aten.convolution_backward and args[9] == 1:
+            self._convolution_backward(*args[:3], output_mask=args[10])
         elif 'scaled_dot_product' in packet.__name__:
-            q, k, v = args[:3]
-            heads = q.shape[:-2].numel()
-            self.matmuls.append(
-                (heads, q.shape[-2], q.shape[-1], k.shape[-2], q.dtype))
-            self.matmuls.append(
-                (heads, q.shape[-2], k.shape[-2], v.shape[-1], v.dtype))
+            if packet.__name__.endswith('_backward'):
+                self._attention_backward(*args[1:4])
+            else:
+                self._attention(*args[:3])
         return out
+
+    def _convolution_backward(self, grad_out, x, weight, output_mask):
+        # Both gradients are products of the forward's size: grad_out with
+        # the weight (input gradient), grad_out with im2col(x) (weight's).
+        pixels = grad_out.shape[0] * grad_out.shape[2:].numel()
+        patch = weight[0].numel()
+        if output_mask[0]:
+            self.matmuls.append(
+                (1, pixels, weight.shape[0], patch, x.dtype))
+        if output_mask[1]:
+            self.matmuls.append(
+                (1, weight.shape[0], pixels, patch, x.dtype))
+
+    def _attention(self, q, k, v):
+        heads = q.shape[:-2].numel()
+        queries, keys = q.shape[-2], k.shape[-2]
+        self.matmuls.append((heads, queries, q.shape[-1], keys, q.dtype))
+        self.matmuls.append((heads, queries, keys, v.shape[-1], v.dtype))
+
+    def _attention_backward(self, q, k, v):
+        # Fused kernels recompute the scores (q k^T), then form the
+        # gradients of the probabilities, v, q and k: five products.
+        heads = q.shape[:-2].numel()
+        queries, keys, dim = q.shape[-2], k.shape[-2], q.shape[-1]
+        value_dim = v.shape[-1]
+        self.matmuls += [
+            (heads, queries, dim, keys, q.dtype),
+            (heads, queries, value_dim, keys, q.dtype),
+            (heads, keys, queries, value_dim, q.dtype),
+            (heads, queries, keys, dim, q.dtype),
+            (heads, keys, queries, dim, q.dtype),
+        ]
 
 
 def record_matmuls(call: Callable[[], object]) -> List[MatMul]:

@@ -19,8 +19,13 @@ four output stages) and autocast dtype:
   ``GMAC/s`` = the model's products' multiply-accumulates per second of the
   model, and its share of one large square product's rate (the ceiling
   printed first, per dtype);
-- training (eager): forward + backward img/s, the activation memory (bytes
-  autograd keeps for the backward pass; also the peak allocated on CUDA).
+- training (eager): forward + backward img/s; the GMAC/s of the step's
+  matrix products (forward and backward, recorded from the step) and their
+  share of the square product's rate; ``limit``: the img/s the step would
+  reach if all its products ran at that rate and nothing else took time
+  (``vs``: that bound against Swin-T's measured step); the activation memory
+  (bytes autograd keeps for the backward pass; also the peak allocated on
+  CUDA).
 
 Every row also gives its ratio to Swin-T in the same settings. Compiled
 rows use ``torch.compile`` (Inductor); its compile time is printed. On a
@@ -104,13 +109,14 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
               f'{gmacs * 1e9 / square_rate:>9.0%}')
 
 
-def training_rows(models, size, batch_size, dtype_name, args):
+def training_rows(models, size, batch_size, dtype_name, args, square_rate):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     batch = torch.rand(batch_size, 3, size, size, device=device)
     for model in models.values():
         model.train()
     seconds = median_seconds(models, train_step, batch, dtype, args)
-    memory, peak = {}, {}
+    rate = {name: batch_size / s for name, s in seconds.items()}
+    memory, peak, limit = {}, {}, {}
     for name, model in models.items():
         if device.type == 'cuda':
             torch.cuda.reset_peak_memory_stats(device)
@@ -121,11 +127,18 @@ def training_rows(models, size, batch_size, dtype_name, args):
         if device.type == 'cuda':
             peak[name] = (torch.cuda.max_memory_allocated(device) -
                           before) / 2**20
-    rate = {name: batch_size / s for name, s in seconds.items()}
+        macs = matmul_macs(
+            record_matmuls(partial(train_step, model, batch, dtype)))
+        limit[name] = batch_size * square_rate / macs
     for name in models:
         cuda_peak = f'{peak[name]:>10.0f}' if peak else ''
+        share = rate[name] / limit[name]
+        limit_vs = f'{limit[name] / rate[BASELINE]:.2f}x' \
+            if BASELINE in rate else ''
         print(f'{name:<13}{dtype_name:<6}{rate[name]:>10.2f}'
-              f'{vs_baseline(rate, name):>8}{memory[name]:>14.0f}'
+              f'{vs_baseline(rate, name):>8}'
+              f'{share * square_rate / 1e9:>9.1f}{share:>9.0%}'
+              f'{limit[name]:>10.2f}{limit_vs:>8}{memory[name]:>14.0f}'
               f'{vs_baseline(memory, name):>8}{cuda_peak}')
     for model in models.values():
         model.eval()
@@ -190,10 +203,12 @@ def main():
         print(f'{size}x{size} training step (forward + backward), batch '
               f'{train_batch}')
         print(f'{"backbone":<13}{"dtype":<6}{"img/s":>10}{"vs":>8}'
+              f'{"GMAC/s":>9}{"of sq.":>9}{"limit":>10}{"vs":>8}'
               f'{"activ. MiB":>14}{"vs":>8}'
               f'{"peak MiB" if device.type == "cuda" else "":>10}')
         for dtype_name in args.dtypes:
-            training_rows(models, size, train_batch, dtype_name, args)
+            training_rows(models, size, train_batch, dtype_name, args,
+                          square[dtype_name])
 
 
 if __name__ == '__main__':

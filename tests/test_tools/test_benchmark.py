@@ -1,0 +1,114 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""What ``tools/analysis/benchmark_limits.py`` divides by: the matrix
+products it records from a model's forward and backward pass must be the
+ones PyTorch's own FLOP counter finds, or its GMAC/s, shares of the ceiling
+and limits would be made up."""
+import re
+
+import pytest
+import torch
+from torch.utils import flop_counter
+from torch.utils.flop_counter import FlopCounterMode
+
+from mmsepvit.models import SepViT
+from mmsepvit.utils.benchmark import (comparison_backbones, matmul_macs,
+                                      record_matmuls)
+from cli_helpers import REPO, run_tool
+
+aten = torch.ops.aten
+
+
+def _as_registered(formula, groups_at=None):
+    """One of torch's registered formulas (they take the operator's raw
+    arguments), giving 0 for grouped (depthwise) convolutions: they are not
+    matrix products, and the benchmark leaves them out."""
+
+    def count(*args, out_val=None, **kwargs):
+        if groups_at is not None and args[groups_at] != 1:
+            return 0
+        return formula(*args, out_val=out_val, **kwargs)
+
+    count._get_raw = True
+    return count
+
+
+def torch_macs(call):
+    """Multiply-accumulates of ``call()`` by torch's FLOP formulas; the CPU
+    flash-attention kernels, absent from its table, are given its formulas
+    for the other fused attention kernels."""
+    mapping = {
+        aten.convolution:
+        _as_registered(flop_counter.conv_flop, 8),
+        aten.convolution_backward:
+        _as_registered(flop_counter.conv_backward_flop, 9),
+        aten._scaled_dot_product_flash_attention_for_cpu:
+        _as_registered(flop_counter.sdpa_flop),
+        aten._scaled_dot_product_flash_attention_for_cpu_backward:
+        _as_registered(flop_counter.sdpa_backward_flop),
+    }
+    with FlopCounterMode(display=False, custom_mapping=mapping) as counter:
+        call()
+    return counter.get_total_flops() // 2
+
+
+def training_step(model, batch):
+    sum(out.mean() for out in model(batch)).backward()
+
+
+@pytest.mark.parametrize('dense', [False, True], ids=['cls', 'dense'])
+def test_training_step_products_are_torchs_count(dense):
+    size = 256 if dense else 224
+    batch = torch.rand(1, 3, size, size)
+    for name, build in comparison_backbones(dense).items():
+        torch.manual_seed(0)
+        model = build()
+        model.train()  # some mmpretrain backbones' train() returns None
+        recorded = matmul_macs(
+            record_matmuls(lambda: training_step(model, batch)))
+        model.zero_grad()
+        forward = matmul_macs(record_matmuls(lambda: model(batch)))
+        assert recorded == torch_macs(lambda: training_step(model, batch)), \
+            name
+        # backward: the weight and input gradients of every product, and the
+        # fused attention's recomputed scores; only the first layer's input
+        # gradient (the image's) is not formed.
+        assert 2.5 * forward < recorded < 3.2 * forward, name
+
+
+def test_inference_mode_records_the_same_products():
+    """Under ``inference_mode`` linear layers and attention arrive whole;
+    the products are the same as when they arrive decomposed."""
+    model = SepViT('lite', out_indices=(0, 1, 2, 3)).eval()
+    batch = torch.rand(2, 3, 160, 192)
+    with torch.no_grad():
+        decomposed = record_matmuls(lambda: model(batch))
+    with torch.inference_mode():
+        whole = record_matmuls(lambda: model(batch))
+    assert matmul_macs(whole) == matmul_macs(decomposed) == torch_macs(
+        lambda: model(batch))
+
+
+def test_benchmark_prints_each_backbone_against_its_limit():
+    code, out = run_tool([
+        'tools/analysis/benchmark_limits.py', '--dtypes', 'fp32', '--modes',
+        'eager', '--sizes', '224', '--batch-size', '1', '--train-batch-size',
+        '1', '--iters', '1', '--warmup', '0'
+    ], REPO)
+    assert code == 0, out
+    ceiling = float(re.search(r'fp32: ([\d.]+) GMAC/s', out)[1])
+    training = out.split('training step')[1]
+    rows = {
+        line.split()[0]: line.split()[2:]
+        for line in training.splitlines()[2:] if line.strip()
+    }
+    assert set(rows) == set(comparison_backbones(False))
+    for name, (rate, vs, gmacs, share, limit, limit_vs, memory,
+               memory_vs) in rows.items():
+        # The step's products at the ceiling's rate: 3x SepViT-T's 4.5
+        # GMAC per image forward is under 14 GMAC.
+        macs_per_image = ceiling / float(limit)
+        assert 5 < macs_per_image < 14, name
+        assert float(gmacs) == pytest.approx(
+            float(rate) * macs_per_image, rel=0.02, abs=0.06), name
+        assert float(share.rstrip('%')) == pytest.approx(
+            100 * float(gmacs) / ceiling, abs=1), name
