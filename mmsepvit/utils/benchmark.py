@@ -4,6 +4,7 @@ products a model runs (to time them alone: the machine's ceiling for that
 model) and the activations a training step keeps for its backward pass."""
 import statistics
 import time
+from functools import partial
 from typing import Callable, Dict, List, Tuple
 
 import torch
@@ -180,11 +181,13 @@ def time_matmuls(matmuls: List[MatMul], device: torch.device, iters: int,
     return median(timed_rounds({'': run}, iters, warmup, device)[''])
 
 
-def square_matmul_rate(size: int, dtype: torch.dtype, device: torch.device,
-                       iters: int) -> float:
-    """Multiply-accumulates per second of one ``size`` x ``size`` product."""
-    seconds = time_matmuls([(1, size, size, size, dtype)], device, iters, 2)
-    return size**3 / seconds
+def square_product(size: int, dtype: torch.dtype,
+                   device: torch.device) -> Callable[[], torch.Tensor]:
+    """One ``size`` x ``size`` product on fixed random operands: the
+    machine's ceiling for products, to be timed next to a model."""
+    a, b = (torch.randn(size, size, device=device, dtype=dtype)
+            for _ in range(2))
+    return partial(torch.mm, a, b)
 
 
 class ActivationMeter:

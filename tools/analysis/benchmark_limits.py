@@ -12,20 +12,19 @@ For each input size (224: classification settings; 512: dense settings,
 four output stages) and autocast dtype:
 
 - inference: batch-1 median latency and throughput at the batch size;
-- the ceiling: the matrix products the model runs (recorded from its own
-  forward pass: linear layers, attention products, dense convolutions) timed
-  alone on random operands. ``matmul share`` = their time / the model's
-  time: 100 % would be a model that is nothing but its products;
-  ``GMAC/s`` = the model's products' multiply-accumulates per second of the
-  model, and its share of one large square product's rate (the ceiling
-  printed first, per dtype);
-- training (eager): forward + backward img/s; the GMAC/s of the step's
-  matrix products (forward and backward, recorded from the step) and their
-  share of the square product's rate; ``limit``: the img/s the step would
-  reach if all its products ran at that rate and nothing else took time
-  (``vs``: that bound against Swin-T's measured step); the activation memory
-  (bytes autograd keeps for the backward pass; also the peak allocated on
-  CUDA).
+- the ceiling: one 2048x2048 product, timed in the same interleaved
+  rounds as the models (its row gives its rate), and the matrix products the
+  model runs (recorded from its own forward pass: linear layers, attention
+  products, dense convolutions) timed alone on random operands. ``matmul``
+  = their time / the model's time: 100 % would be a model that is nothing
+  but its products; ``GMAC/s`` = the model's products' multiply-accumulates
+  per second of the model, and its share of the square product's rate;
+- training (eager): forward + backward img/s, and the same columns for the
+  step's products (forward and backward, recorded from the step); ``limit``:
+  the img/s the step would reach if all its products ran at the square
+  product's rate and nothing else took time (``vs``: that bound against
+  Swin-T's measured step); the activation memory (bytes autograd keeps for
+  the backward pass; also the peak allocated on CUDA).
 
 Every row also gives its ratio to Swin-T in the same settings. Compiled
 rows use ``torch.compile`` (Inductor); its compile time is printed. On a
@@ -40,11 +39,12 @@ import torch
 from mmsepvit.utils.benchmark import (BASELINE, ActivationMeter,
                                       comparison_backbones, matmul_macs,
                                       median, record_matmuls,
-                                      square_matmul_rate, time_matmuls,
+                                      square_product, time_matmuls,
                                       timed_rounds)
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
+CEILING = f'{SQUARE}² product'
 
 
 def autocast(device, dtype):
@@ -65,13 +65,17 @@ def train_step(model, batch, dtype):
 
 
 def median_seconds(models, step, batch, dtype, args):
-    """Median seconds of ``step(model, batch, dtype)`` per model, rounds
-    interleaved."""
-    times = timed_rounds(
-        {name: partial(step, model, batch, dtype)
-         for name, model in models.items()}, args.iters, args.warmup,
-        batch.device)
-    return {name: median(ts) for name, ts in times.items()}
+    """Median seconds of ``step(model, batch, dtype)`` per model, and the
+    multiply-accumulates per second of the square product timed in the same
+    interleaved rounds (machine noise hits it as it hits the models)."""
+    calls = {
+        name: partial(step, model, batch, dtype)
+        for name, model in models.items()
+    }
+    calls[CEILING] = square_product(SQUARE, dtype, batch.device)
+    times = timed_rounds(calls, args.iters, args.warmup, batch.device)
+    seconds = {name: median(ts) for name, ts in times.items()}
+    return seconds, SQUARE**3 / seconds.pop(CEILING)
 
 
 def vs_baseline(values, name):
@@ -80,8 +84,25 @@ def vs_baseline(values, name):
     return f'{values[name] / values[BASELINE]:.2f}x'
 
 
-def inference_rows(models, size, batch_size, dtype_name, mode, args,
-                   square_rate):
+def products_columns(call, seconds, square_rate, args):
+    """``matmul``, ``GMAC/s`` and ``of sq.`` for a model's ``call()`` that
+    took ``seconds``; also the seconds its products would take at the square
+    product's rate."""
+    matmuls = record_matmuls(call)
+    alone = time_matmuls(matmuls, torch.device(args.device), args.iters,
+                         args.warmup)
+    macs = matmul_macs(matmuls)
+    gmacs = macs / seconds / 1e9
+    columns = (f'{alone / seconds:>10.0%}{gmacs:>9.1f}'
+               f'{gmacs * 1e9 / square_rate:>9.0%}')
+    return columns, macs / square_rate
+
+
+def print_ceiling(square_rate):
+    print(f'  ({CEILING}, same rounds: {square_rate / 1e9:.1f} GMAC/s)')
+
+
+def inference_rows(models, size, batch_size, dtype_name, mode, args):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     single = torch.rand(1, 3, size, size, device=device)
     batch = torch.rand(batch_size, 3, size, size, device=device)
@@ -95,28 +116,28 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
             print(f'  compiled {name} ({dtype_name}) in '
                   f'{time.perf_counter() - start:.0f} s')
         calls[name] = model
-    latency = median_seconds(calls, infer, single, dtype, args)
-    seconds = median_seconds(calls, infer, batch, dtype, args)
+    latency, _ = median_seconds(calls, infer, single, dtype, args)
+    seconds, square_rate = median_seconds(calls, infer, batch, dtype, args)
     rate = {name: batch_size / s for name, s in seconds.items()}
     for name, model in models.items():
-        matmuls = record_matmuls(partial(infer, model, batch, dtype))
-        alone = time_matmuls(matmuls, device, args.iters, args.warmup)
-        gmacs = matmul_macs(matmuls) / seconds[name] / 1e9
+        products, _ = products_columns(
+            partial(infer, model, batch, dtype), seconds[name], square_rate,
+            args)
         print(f'{name:<13}{dtype_name:<6}{mode:<10}'
               f'{latency[name] * 1e3:>9.1f}{vs_baseline(latency, name):>8}'
-              f'{rate[name]:>10.2f}{vs_baseline(rate, name):>8}'
-              f'{alone / seconds[name]:>10.0%}{gmacs:>9.1f}'
-              f'{gmacs * 1e9 / square_rate:>9.0%}')
+              f'{rate[name]:>10.2f}{vs_baseline(rate, name):>8}{products}')
+    print_ceiling(square_rate)
 
 
-def training_rows(models, size, batch_size, dtype_name, args, square_rate):
+def training_rows(models, size, batch_size, dtype_name, args):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     batch = torch.rand(batch_size, 3, size, size, device=device)
     for model in models.values():
         model.train()
-    seconds = median_seconds(models, train_step, batch, dtype, args)
+    seconds, square_rate = median_seconds(models, train_step, batch, dtype,
+                                          args)
     rate = {name: batch_size / s for name, s in seconds.items()}
-    memory, peak, limit = {}, {}, {}
+    memory, peak = {}, {}
     for name, model in models.items():
         if device.type == 'cuda':
             torch.cuda.reset_peak_memory_stats(device)
@@ -127,19 +148,19 @@ def training_rows(models, size, batch_size, dtype_name, args, square_rate):
         if device.type == 'cuda':
             peak[name] = (torch.cuda.max_memory_allocated(device) -
                           before) / 2**20
-        macs = matmul_macs(
-            record_matmuls(partial(train_step, model, batch, dtype)))
-        limit[name] = batch_size * square_rate / macs
-    for name in models:
+    for name, model in models.items():
+        products, seconds_at_ceiling = products_columns(
+            partial(train_step, model, batch, dtype), seconds[name],
+            square_rate, args)
+        limit = batch_size / seconds_at_ceiling
+        limit_vs = f'{limit / rate[BASELINE]:.2f}x' if BASELINE in rate \
+            else ''
         cuda_peak = f'{peak[name]:>10.0f}' if peak else ''
-        share = rate[name] / limit[name]
-        limit_vs = f'{limit[name] / rate[BASELINE]:.2f}x' \
-            if BASELINE in rate else ''
         print(f'{name:<13}{dtype_name:<6}{rate[name]:>10.2f}'
-              f'{vs_baseline(rate, name):>8}'
-              f'{share * square_rate / 1e9:>9.1f}{share:>9.0%}'
-              f'{limit[name]:>10.2f}{limit_vs:>8}{memory[name]:>14.0f}'
+              f'{vs_baseline(rate, name):>8}{products}{limit:>10.2f}'
+              f'{limit_vs:>8}{memory[name]:>14.0f}'
               f'{vs_baseline(memory, name):>8}{cuda_peak}')
+    print_ceiling(square_rate)
     for model in models.values():
         model.eval()
 
@@ -170,12 +191,7 @@ def main():
         parser.error('CPU autocast runs bfloat16, not float16.')
 
     print(f'{device}, {torch.get_num_threads()} threads, {args.iters} '
-          f'interleaved rounds; ceiling: one {SQUARE}x{SQUARE} product')
-    square = {}
-    for dtype_name in args.dtypes:
-        square[dtype_name] = square_matmul_rate(SQUARE, DTYPES[dtype_name],
-                                                device, args.iters)
-        print(f'  {dtype_name}: {square[dtype_name] / 1e9:.1f} GMAC/s')
+          f'interleaved rounds')
 
     for size in args.sizes:
         dense = size != 224
@@ -195,7 +211,7 @@ def main():
         for dtype_name in args.dtypes:
             for mode in args.modes:
                 inference_rows(models, size, batch_size, dtype_name, mode,
-                               args, square[dtype_name])
+                               args)
         if args.no_train:
             continue
         train_batch = args.dense_batch_size if dense else \
@@ -203,12 +219,11 @@ def main():
         print(f'{size}x{size} training step (forward + backward), batch '
               f'{train_batch}')
         print(f'{"backbone":<13}{"dtype":<6}{"img/s":>10}{"vs":>8}'
-              f'{"GMAC/s":>9}{"of sq.":>9}{"limit":>10}{"vs":>8}'
+              f'{"matmul":>10}{"GMAC/s":>9}{"of sq.":>9}{"limit":>10}{"vs":>8}'
               f'{"activ. MiB":>14}{"vs":>8}'
               f'{"peak MiB" if device.type == "cuda" else "":>10}')
         for dtype_name in args.dtypes:
-            training_rows(models, size, train_batch, dtype_name, args,
-                          square[dtype_name])
+            training_rows(models, size, train_batch, dtype_name, args)
 
 
 if __name__ == '__main__':
