@@ -11,6 +11,7 @@ import os.path as osp
 import sys
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Callable
 
 import torch
 from mmengine.config import Config, DictAction
@@ -45,6 +46,23 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def at_least(minimum: int) -> Callable[[str], int]:
+    """An argparse ``type``: an integer no smaller than ``minimum``; other
+    values are refused with what was given and what is valid."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(
+                f'expected an integer >= {minimum}, got {text!r}')
+        return value
+
+    return parse
 
 
 AMP_DTYPES = ('float16', 'bfloat16')

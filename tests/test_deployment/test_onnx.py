@@ -293,6 +293,7 @@ def test_tools_name_the_closest_models_for_a_mistyped_name(tmp_path):
     results = run_tools([
         [EXPORT, 'sepvit-lite_inlk', '--out', tmp_path / 'x.onnx'],
         [ONNX_INFERENCE, image, 'sepvit-lite_inlk', tmp_path / 'x.onnx'],
+        [REPO / 'tools' / 'analysis' / 'get_flops.py', 'sepvit-lite_inlk'],
     ], tmp_path)
     for code, out in results:
         assert code == 1, out[-3000:]

@@ -57,6 +57,37 @@ def test_labels_outside_the_classes_are_named(bad_label_workspace,
         'annotations/training/train2017_00001.png')
 
 
+@pytest.mark.parametrize('command,refused', [
+    (['misc/make_shapes_data.py', '--num-train', '0'],
+     "argument --num-train: expected an integer >= 1, got '0'"),
+    (['analysis/get_flops.py', 'sepvit-lite_in1k', '--shape', '-5', '7'],
+     "argument --shape: expected an integer >= 1, got '-5'"),
+    (['deployment/pytorch2onnx.py', 'sepvit-lite_in1k', '--out', 'x.onnx',
+      '--shape', '224', '0'],
+     "argument --shape: expected an integer >= 1, got '0'"),
+    (['analysis/benchmark_limits.py', '--iters', '0'],
+     "argument --iters: expected an integer >= 1, got '0'"),
+    (['analysis/benchmark_limits.py', '--sizes', '224', '16'],
+     "argument --sizes: expected an integer >= 32, got '16'"),
+    (['analysis/benchmark_limits.py', '--train-batch-size', 'four'],
+     "argument --train-batch-size: expected an integer >= 1, got 'four'"),
+    (['analysis/benchmark_backbones.py', '--warmup', '-1'],
+     "argument --warmup: expected an integer >= 0, got '-1'"),
+    (['analysis/benchmark_backbones.py', '--device', 'tpu'],
+     "argument --device: expected cpu or cuda[:N], got 'tpu'"),
+    (['analysis/benchmark_limits.py', '--device', 'cuda:99'],
+     "argument --device: 'cuda:99': this machine has"),
+])
+def test_tools_refuse_counts_sizes_and_devices_they_cannot_use(
+        command, refused, tmp_path):
+    tool, *args = command
+    code, out = run_tool([REPO / 'tools' / tool, *args], tmp_path)
+    assert code == 2, out[-3000:]
+    assert refused in out, out[-3000:]
+    assert 'Traceback' not in out
+    assert not list(tmp_path.iterdir())  # nothing written
+
+
 def test_unknown_cfg_options_key_is_refused(tmp_path):
     code, out = run_tool([
         TRAIN, SEG_DEMO, '--cfg-options', 'trian_cfg.max_iters=4',

@@ -26,8 +26,9 @@ import torch
 
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
-from mmsepvit.utils.benchmark import (BASELINE, comparison_backbones,
-                                      median, percentile, timed_rounds)
+from mmsepvit.utils.benchmark import (BASELINE, add_timing_args,
+                                      comparison_backbones, median,
+                                      percentile, timed_rounds)
 
 
 class OnnxRunner:
@@ -120,11 +121,7 @@ def main():
         nargs='+',
         choices=['pytorch', 'onnxruntime'],
         default=['pytorch', 'onnxruntime'])
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--dense-batch-size', type=int, default=2)
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
-    parser.add_argument('--device', default='cpu')
+    add_timing_args(parser)
     parser.add_argument(
         '--skip-dense', action='store_true', help='only the 224x224 run')
     args = parser.parse_args()

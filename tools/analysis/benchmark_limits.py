@@ -37,14 +37,18 @@ from functools import partial
 import torch
 
 from mmsepvit.utils.benchmark import (BASELINE, ActivationMeter,
-                                      comparison_backbones, matmul_macs,
-                                      median, record_matmuls,
+                                      add_timing_args, comparison_backbones,
+                                      matmul_macs, median, record_matmuls,
                                       square_product, time_matmuls,
                                       timed_rounds)
+from mmsepvit.utils.cli import at_least
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
 CEILING = f'{SQUARE}² product'
+# Smaller inputs leave Swin-T and Twins-SVT-S maps smaller than their
+# kernels.
+MIN_SIZE = 32
 
 
 def autocast(device, dtype):
@@ -177,14 +181,20 @@ def main():
         nargs='+',
         choices=['eager', 'compiled'],
         default=['eager', 'compiled'])
-    parser.add_argument('--sizes', nargs='+', type=int, default=[224, 512])
-    parser.add_argument('--batch-size', type=int, default=16)
-    parser.add_argument('--dense-batch-size', type=int, default=2)
-    parser.add_argument('--train-batch-size', type=int, default=8)
-    parser.add_argument('--iters', type=int, default=10)
-    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument(
+        '--sizes',
+        nargs='+',
+        type=at_least(MIN_SIZE),
+        default=[224, 512],
+        help='input sides: 224 in classification settings, others dense')
+    add_timing_args(parser)
+    parser.add_argument(
+        '--train-batch-size',
+        type=at_least(1),
+        default=8,
+        help='batch of the 224x224 training step (dense: '
+        '--dense-batch-size)')
     parser.add_argument('--no-train', action='store_true')
-    parser.add_argument('--device', default='cpu')
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == 'cpu' and 'fp16' in args.dtypes:

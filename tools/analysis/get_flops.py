@@ -2,7 +2,7 @@
 """Parameters and FLOPs of a config's model, counted the SepViT authors' way
 (fvcore: one multiply-accumulate is one flop, attention matmuls included).
 
-    python tools/analysis/get_flops.py CONFIG [--shape H [W]]
+    python tools/analysis/get_flops.py CONFIG_OR_MODEL_NAME [--shape H [W]]
 
 Classification configs are counted whole (backbone, neck, head);
 segmentation and detection configs count the backbone and neck, whose cost
@@ -12,21 +12,25 @@ import argparse
 
 from mmengine.config import Config, DictAction
 
-from mmsepvit.apis import get_model_complexity
+from mmsepvit.apis import get_config_path, get_model_complexity
+from mmsepvit.utils.cli import at_least
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file path')
+    parser.add_argument('config', help='config file or model name')
     parser.add_argument(
         '--shape',
-        type=int,
+        type=at_least(1),
         nargs='+',
         help='input size: H [W] (default: 224 cls, 512 seg, 800x1344 det)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     args = parser.parse_args()
 
-    cfg = Config.fromfile(args.config)
+    try:
+        cfg = Config.fromfile(get_config_path(args.config))
+    except ValueError as error:
+        raise SystemExit(f'Error: {error}')
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     if args.shape and len(args.shape) > 2:

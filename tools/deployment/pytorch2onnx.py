@@ -30,7 +30,8 @@ from mmsepvit.apis import build_model, get_config_path
 from mmsepvit.deployment import (deploy_graph, export_onnx,
                                  inference_session)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
-from mmsepvit.utils.cli import check_option_keys, exit_on_checkpoint_error
+from mmsepvit.utils.cli import (at_least, check_option_keys,
+                                exit_on_checkpoint_error)
 from mmsepvit.utils.preflight import ConfigMismatchError, check_model_channels
 
 DENSE_DEFAULT_SHAPE = (512, 512)
@@ -44,7 +45,7 @@ def parse_args():
     parser.add_argument('--out', required=True, help='the .onnx file')
     parser.add_argument(
         '--shape',
-        type=int,
+        type=at_least(1),
         nargs=2,
         metavar=('H', 'W'),
         help='input size of the export (default: the backbone\'s img_size '
@@ -80,9 +81,6 @@ def main():
     args = parse_args()
     if not args.out.endswith('.onnx'):
         sys.exit('Error: --out must end with .onnx.')
-    if args.shape and min(args.shape) < 1:
-        sys.exit(f'Error: --shape must be two positive sizes, got '
-                 f'{args.shape}.')
     try:
         cfg = Config.fromfile(get_config_path(args.config))
     except ValueError as error:

@@ -7,6 +7,7 @@ import argparse
 import time
 
 from mmsepvit.demo_data import make_shapes_datasets
+from mmsepvit.utils.cli import at_least
 
 
 def main():
@@ -14,8 +15,8 @@ def main():
         description='Generate the shapes demo datasets in the ImageNet, '
         'ADE20K and COCO layouts')
     parser.add_argument('--root', default='data/shapes', help='output dir')
-    parser.add_argument('--num-train', type=int, default=400)
-    parser.add_argument('--num-val', type=int, default=60)
+    parser.add_argument('--num-train', type=at_least(1), default=400)
+    parser.add_argument('--num-val', type=at_least(1), default=60)
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     start = time.time()
