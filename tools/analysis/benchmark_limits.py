@@ -46,9 +46,9 @@ from mmsepvit.utils.cli import at_least
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
 CEILING = f'{SQUARE}² product'
-# Smaller inputs leave Swin-T and Twins-SVT-S maps smaller than their
-# kernels.
-MIN_SIZE = 32
+# Twins-SVT-S's first stage sub-samples its keys with an 8x8 convolution
+# of its map (size / 4, rounded up).
+MIN_SIZE = 29
 
 
 def autocast(device, dtype):
