@@ -68,18 +68,25 @@ def train_step(model, batch, dtype):
     model.zero_grad(set_to_none=True)
 
 
-def median_seconds(models, step, batch, dtype, args):
-    """Median seconds of ``step(model, batch, dtype)`` per model, and the
-    multiply-accumulates per second of the square product timed in the same
-    interleaved rounds (machine noise hits it as it hits the models)."""
+def median_seconds(models, step, batch, dtype, args, with_ceiling=False):
+    """Median seconds of ``step(model, batch, dtype)`` per model, rounds
+    interleaved; ``with_ceiling``: also of the square product under
+    ``CEILING``, timed in the same rounds so that machine noise hits it as it
+    hits the models."""
     calls = {
         name: partial(step, model, batch, dtype)
         for name, model in models.items()
     }
-    calls[CEILING] = square_product(SQUARE, dtype, batch.device)
+    if with_ceiling:
+        calls[CEILING] = square_product(SQUARE, dtype, batch.device)
     times = timed_rounds(calls, args.iters, args.warmup, batch.device)
-    seconds = {name: median(ts) for name, ts in times.items()}
-    return seconds, SQUARE**3 / seconds.pop(CEILING)
+    return {name: median(ts) for name, ts in times.items()}
+
+
+def pop_ceiling_rate(seconds):
+    """Multiply-accumulates per second of the square product, taken out of
+    ``median_seconds(..., with_ceiling=True)``'s result."""
+    return SQUARE**3 / seconds.pop(CEILING)
 
 
 def vs_baseline(values, name):
@@ -120,8 +127,10 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args):
             print(f'  compiled {name} ({dtype_name}) in '
                   f'{time.perf_counter() - start:.0f} s')
         calls[name] = model
-    latency, _ = median_seconds(calls, infer, single, dtype, args)
-    seconds, square_rate = median_seconds(calls, infer, batch, dtype, args)
+    latency = median_seconds(calls, infer, single, dtype, args)
+    seconds = median_seconds(
+        calls, infer, batch, dtype, args, with_ceiling=True)
+    square_rate = pop_ceiling_rate(seconds)
     rate = {name: batch_size / s for name, s in seconds.items()}
     for name, model in models.items():
         products, _ = products_columns(
@@ -138,8 +147,9 @@ def training_rows(models, size, batch_size, dtype_name, args):
     batch = torch.rand(batch_size, 3, size, size, device=device)
     for model in models.values():
         model.train()
-    seconds, square_rate = median_seconds(models, train_step, batch, dtype,
-                                          args)
+    seconds = median_seconds(
+        models, train_step, batch, dtype, args, with_ceiling=True)
+    square_rate = pop_ceiling_rate(seconds)
     rate = {name: batch_size / s for name, s in seconds.items()}
     memory, peak = {}, {}
     for name, model in models.items():
