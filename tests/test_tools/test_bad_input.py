@@ -89,12 +89,22 @@ def test_tools_refuse_counts_sizes_and_devices_they_cannot_use(
 
 
 def test_unknown_cfg_options_key_is_refused(tmp_path):
-    code, out = run_tool([
-        TRAIN, SEG_DEMO, '--cfg-options', 'trian_cfg.max_iters=4',
-        'train_cfg.val_interval=2'
+    (train_code, train_out), (flops_code, flops_out) = run_tools([
+        [
+            TRAIN, SEG_DEMO, '--cfg-options', 'trian_cfg.max_iters=4',
+            'train_cfg.val_interval=2'
+        ],
+        [
+            REPO / 'tools' / 'analysis' / 'get_flops.py', SEG_DEMO,
+            '--cfg-options', 'modle.backbone.drop_path_rate=0.5'
+        ],
     ], tmp_path)
-    _assert_clear_error(code, out, "the config has no 'trian_cfg'",
+    _assert_clear_error(train_code, train_out,
+                        "the config has no 'trian_cfg'",
                         'Did you mean train_cfg')
+    _assert_clear_error(flops_code, flops_out, "the config has no 'modle'",
+                        'Did you mean model')
+    assert 'FLOPs' not in flops_out
 
 
 def test_empty_dataset_folders_are_named(tmp_path):

@@ -13,7 +13,7 @@ import argparse
 from mmengine.config import Config, DictAction
 
 from mmsepvit.apis import get_config_path, get_model_complexity
-from mmsepvit.utils.cli import at_least
+from mmsepvit.utils.cli import at_least, check_option_keys
 
 
 def main():
@@ -32,6 +32,7 @@ def main():
     except ValueError as error:
         raise SystemExit(f'Error: {error}')
     if args.cfg_options:
+        check_option_keys(cfg, args.cfg_options)
         cfg.merge_from_dict(args.cfg_options)
     if args.shape and len(args.shape) > 2:
         raise SystemExit(f'Error: --shape takes H or H W, got {args.shape}.')
