@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from cli_helpers import run_tools
 from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.registry import DefaultScope
@@ -129,3 +130,16 @@ def test_unknown_names_are_refused_with_close_ones():
         get_config_path('sepvit-t_in1')
     assert get_config_path('sepvit-t_in1k') == MODELS['sepvit-t_in1k'][
         'Config']
+
+
+def test_get_flops_counts_a_model_by_its_name(tmp_path):
+    tool = REPO / 'tools' / 'analysis' / 'get_flops.py'
+    config = MODELS['sepvit-lite_in1k']['Config']
+    (name_code, by_name), (path_code, by_path) = run_tools(
+        [[tool, 'sepvit-lite_in1k'], [tool, REPO / config]], tmp_path)
+    assert name_code == path_code == 0, by_name + by_path
+    counts = [
+        re.findall(r'^(?:FLOPs|Params).*$', out, re.M)
+        for out in (by_name, by_path)
+    ]
+    assert counts[0] == counts[1] and len(counts[0]) == 2, counts
