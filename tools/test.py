@@ -19,13 +19,15 @@ import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.evaluator import DumpResults
+from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
 from mmsepvit.engine import InvalidLabelError
 from mmsepvit.hosts import host_of
+from mmsepvit.utils import (CheckpointFileError, CheckpointMismatchError,
+                            load_checkpoint_into)
 from mmsepvit.utils.cli import (add_common_args, add_precision_args,
-                                apply_precision_args,
-                                exit_on_checkpoint_error, load_config)
+                                apply_precision_args, load_config)
 from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
                                       check_datasets, check_model_channels)
 
@@ -126,13 +128,21 @@ def main():
     except (MissingInputError, ConfigMismatchError) as error:
         sys.exit(f'Error: {error}')
     runner = Runner.from_cfg(cfg)
-    with exit_on_checkpoint_error(
-            args.checkpoint, args.config,
-            '\nEvaluating it would give meaningless metrics. Check that '
+    model = runner.model
+    # DDP and test-time augmentation wrap the config's model.
+    while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
+        model = model.module
+    try:
+        load_checkpoint_into(
+            model,
+            args.checkpoint,
+            f' It is not a checkpoint of {args.config}\'s model, and '
+            'evaluating it would give meaningless metrics. Check that '
             'checkpoint and config belong together, or pass --non-strict to '
-            'evaluate anyway.'):
-        runner.load_checkpoint(
-            args.checkpoint, map_location='cpu', strict=not args.non_strict)
+            'evaluate anyway.',
+            strict=not args.non_strict)
+    except (CheckpointFileError, CheckpointMismatchError) as error:
+        sys.exit(f'Error: {error}')
     if args.out is not None:
         runner.test_evaluator.metrics.append(
             DumpResults(out_file_path=args.out))

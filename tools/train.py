@@ -14,12 +14,11 @@ import sys
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from mmsepvit.engine import InvalidLabelError, find_resumable_checkpoint
-from mmsepvit.utils import CheckpointFileError
+from mmsepvit.engine import find_resumable_checkpoint
+from mmsepvit.utils import UserError
 from mmsepvit.utils.cli import (add_common_args, add_precision_args,
                                 apply_precision_args, load_config)
-from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
-                                      check_datasets, check_model_channels,
+from mmsepvit.utils.preflight import (check_datasets, check_model_channels,
                                       check_pretrained)
 
 
@@ -82,12 +81,12 @@ def main():
         check_datasets(cfg, loaders)
         check_pretrained(cfg)
         check_model_channels(cfg)
-    except (MissingInputError, ConfigMismatchError) as error:
+    except UserError as error:
         sys.exit(f'Error: {error}')
     runner = Runner.from_cfg(cfg)
     try:
         runner.train()
-    except (CheckpointFileError, InvalidLabelError) as error:
+    except UserError as error:
         sys.exit(f'Error: {error}')
 
 

@@ -1,12 +1,16 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .compat import apply_compat_shims
 from .complexity import flop_analyzer, sdpa_flop_jit
-from .safe_checkpoint import (CheckpointFileError, DamagedCheckpointError,
-                              UnsafeCheckpointError, load_checkpoint_file,
+from .errors import UserError
+from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
+                              DamagedCheckpointError, UnsafeCheckpointError,
+                              check_state_dict_fits, checkpoint_state_dict,
+                              load_checkpoint_file, load_checkpoint_into,
                               verify_checkpoint_file)
 
 __all__ = [
-    'apply_compat_shims', 'flop_analyzer', 'sdpa_flop_jit',
-    'CheckpointFileError', 'DamagedCheckpointError', 'UnsafeCheckpointError',
-    'load_checkpoint_file', 'verify_checkpoint_file'
+    'apply_compat_shims', 'flop_analyzer', 'sdpa_flop_jit', 'UserError',
+    'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',
+    'UnsafeCheckpointError', 'check_state_dict_fits', 'checkpoint_state_dict',
+    'load_checkpoint_file', 'load_checkpoint_into', 'verify_checkpoint_file'
 ]

@@ -8,16 +8,12 @@ import difflib
 import inspect
 import os
 import os.path as osp
-import sys
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Callable
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
-
-from .safe_checkpoint import CheckpointFileError
 
 # Top-level keys the Runner and the tools read even if a config leaves them
 # out.
@@ -202,19 +198,3 @@ def prepare_distributed(cfg: Config) -> None:
         # without an active exception"); PyTorch asks for this call.
         atexit.register(torch.distributed.destroy_process_group)
 
-
-@contextmanager
-def exit_on_checkpoint_error(checkpoint: str, config: str, hint: str = ''):
-    """Stop with one message when loading ``checkpoint`` into ``config``'s
-    model strictly fails: a refused or damaged file, or weights that do not
-    fit the model (they are listed), followed by ``hint``."""
-    try:
-        yield
-    except CheckpointFileError as error:
-        sys.exit(f'Error: {error}')
-    except RuntimeError as error:
-        # mmengine's strict load_state_dict error.
-        if 'do not match' not in str(error):
-            raise
-        sys.exit(f'Error: checkpoint {checkpoint} does not fit the model of '
-                 f'{config}: {error}{hint}')

@@ -11,6 +11,8 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
+from .errors import UserError
+
 DATASET_DOCS = 'docs/dataset_prepare.md'
 # Where the configs expect the datasets DATASET_DOCS describes.
 _KNOWN_DATASETS = {
@@ -22,11 +24,11 @@ _KNOWN_DATASETS = {
 _SHAPES_HINT = 'Make it with: python tools/misc/make_shapes_data.py'
 
 
-class MissingInputError(FileNotFoundError):
+class MissingInputError(UserError, FileNotFoundError):
     """A dataset or checkpoint file named by the config does not exist."""
 
 
-class ConfigMismatchError(ValueError):
+class ConfigMismatchError(UserError, ValueError):
     """Parts of the config's model do not fit together."""
 
 

@@ -17,19 +17,25 @@ To load one you trust, list it (paths separated by ``os.pathsep``)::
 import os
 import os.path as osp
 import pickle
+import logging
 import re
 import zipfile
-from typing import Any, Callable, Iterable, List, Sequence, Tuple, Union
+from typing import (Any, Callable, Iterable, List, Mapping, Sequence, Tuple,
+                    Union)
 
 import numpy as np
 import torch
+from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
+from torch import nn
+
+from .errors import UserError
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSEPVIT_TRUSTED_CHECKPOINTS'
 _ZIP_MAGIC = b'PK\x03\x04'
 
 
-class CheckpointFileError(RuntimeError):
+class CheckpointFileError(UserError, RuntimeError):
     """A checkpoint file that mmsepvit will not load."""
 
 
@@ -39,6 +45,11 @@ class UnsafeCheckpointError(CheckpointFileError):
 
 class DamagedCheckpointError(CheckpointFileError):
     """The file is empty, truncated or fails its checksums."""
+
+
+class CheckpointMismatchError(UserError, RuntimeError):
+    """A checkpoint whose weights do not fit the model: keys it lacks or
+    adds, or weights of another shape."""
 
 
 # HistoryBuffer's statistics methods, which it pickles by attribute name.
@@ -178,3 +189,111 @@ def _refusal(filename: str, allowed: Iterable[Any],
             f'trust this file, list it in {TRUSTED_CHECKPOINTS_ENV} (paths '
             f'separated by {os.pathsep!r}), e.g.\n  export '
             f'{TRUSTED_CHECKPOINTS_ENV}={osp.abspath(filename)}')
+
+
+# mmengine's Runner strips what a model wrapper (DDP) adds to the keys.
+_WRAPPER_PREFIX = re.compile(r'^module\.')
+
+
+def checkpoint_state_dict(checkpoint: Mapping) -> dict:
+    """The weights of a loaded checkpoint (a Runner checkpoint's
+    ``state_dict``, or a bare state dict), keys as the unwrapped model's."""
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    return {_WRAPPER_PREFIX.sub('', k): v for k, v in state_dict.items()}
+
+
+def state_dict_mismatches(
+    model: nn.Module, state_dict: Mapping[str, torch.Tensor]
+) -> Tuple[List[str], List[str], List[Tuple[str, tuple, tuple]]]:
+    """Compare a state dict with ``model``'s by keys and shapes.
+
+    Returns:
+        tuple: The keys the model has and ``state_dict`` lacks, the keys
+        ``state_dict`` has and the model lacks (each in its dict's order),
+        and ``(key, checkpoint shape, model shape)`` for the weights of
+        another shape.
+    """
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in expected]
+    reshaped = [(k, tuple(state_dict[k].shape), tuple(v.shape))
+                for k, v in expected.items() if k in state_dict
+                and tuple(state_dict[k].shape) != tuple(v.shape)]
+    return missing, unexpected, reshaped
+
+
+def check_state_dict_fits(model: nn.Module,
+                          state_dict: Mapping[str, torch.Tensor],
+                          source: str,
+                          hint: str = '') -> None:
+    """Raise :class:`CheckpointMismatchError` unless ``state_dict`` has
+    exactly ``model``'s keys with ``model``'s shapes.
+
+    The message names ``source``, the first reshaped weight with both
+    shapes (else the first missing, else the first unexpected key) and how
+    many weights of each kind do not fit, then ``hint``.
+    """
+    missing, unexpected, reshaped = state_dict_mismatches(model, state_dict)
+    if not (missing or unexpected or reshaped):
+        return
+    if reshaped:
+        key, have, want = reshaped[0]
+        first = (f'{key} has shape {list(have)} in the checkpoint and '
+                 f'{list(want)} in the model')
+    elif missing:
+        first = f'the model has {missing[0]}, the checkpoint does not'
+    else:
+        first = f'the checkpoint has {unexpected[0]}, the model does not'
+    counts = ', '.join(f'{len(keys)} {kind}' for kind, keys in (
+        ('reshaped', reshaped), ('missing', missing),
+        ('unexpected', unexpected)) if keys)
+    raise CheckpointMismatchError(
+        f'{source} does not fit the model: {first} ({counts} weights).'
+        f'{hint}')
+
+
+def load_checkpoint_into(model: nn.Module,
+                         filename: str,
+                         hint: str = '',
+                         strict: bool = True) -> dict:
+    """Load a local checkpoint file safely into ``model``.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        filename (str): The checkpoint file.
+        hint (str): What the user can do, appended to a mismatch message.
+        strict (bool): Refuse a checkpoint that does not fit exactly. If
+            False, the fitting weights are loaded and the others listed in
+            a warning. Defaults to True.
+
+    Returns:
+        dict: The loaded checkpoint.
+
+    Raises:
+        CheckpointFileError: The file is missing, damaged or unsafe.
+        CheckpointMismatchError: ``strict`` and the weights do not fit.
+    """
+    if not osp.isfile(filename):
+        raise CheckpointFileError(f'Checkpoint {filename} does not exist.')
+    checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    state_dict = checkpoint_state_dict(checkpoint)
+    if strict:
+        check_state_dict_fits(model, state_dict, f'Checkpoint {filename}',
+                              hint)
+    else:
+        missing, unexpected, reshaped = state_dict_mismatches(
+            model, state_dict)
+        reshaped_keys = {key for key, _, _ in reshaped}
+        state_dict = {
+            k: v
+            for k, v in state_dict.items() if k not in reshaped_keys
+        }
+        if missing or unexpected or reshaped:
+            print_log(
+                f'Checkpoint {filename} does not fit the model; loaded '
+                f'without: missing {missing}, unexpected {unexpected}, '
+                f'reshaped {[key for key, _, _ in reshaped]}.',
+                logger='current',
+                level=logging.WARNING)
+    model.load_state_dict(state_dict, strict=False)
+    return checkpoint

@@ -1,11 +1,14 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""A killed and resumed run ends with the weights of an uninterrupted one,
-and a kill at any moment, during a checkpoint save too, leaves a run that
-resumes."""
+"""A killed and resumed run ends with the weights and optimizer state of an
+uninterrupted one, with and without data workers; a kill at any moment,
+during a checkpoint save too, leaves a run that resumes; a checkpoint of
+another model is refused before any step."""
 import random
+import re
 import shutil
 import time
 
+import pytest
 import torch
 from cli_helpers import (CLS_DEMO, NO_WORKERS, SEG_DEMO, TRAIN, run_tool,
                          run_tools, start_tool)
@@ -52,19 +55,47 @@ def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
         (full.parent / 'full.log').read_text()[-3000:]
 
 
+def _tensors(path):
+    """Every tensor of a checkpoint's weights and optimizer state, by
+    where it sits."""
+    checkpoint = torch.load(path, weights_only=False)
+    found = {}
+
+    def walk(node, where):
+        if isinstance(node, torch.Tensor):
+            found[where] = node
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f'{where}.{key}')
+        elif isinstance(node, (list, tuple)):
+            for i, value in enumerate(node):
+                walk(value, f'{where}.{i}')
+
+    walk(checkpoint['state_dict'], 'state_dict')
+    walk(checkpoint['optimizer'], 'optimizer')
+    return found
+
+
 def _differing_tensors(a, b):
-    a = torch.load(a, weights_only=False)['state_dict']
-    b = torch.load(b, weights_only=False)['state_dict']
+    a, b = _tensors(a), _tensors(b)
     assert a.keys() == b.keys()
+    # AdamW's moments of every weight are compared too.
+    assert sum(k.startswith('optimizer.state.') for k in a) > len(a) / 2
     return [k for k in a if not torch.equal(a[k], b[k])]
 
 
+# Data loading in the main process (augmentation draws from the training
+# process's generators) and in two workers (the configs' default).
+WORKERS = {0: NO_WORKERS, 2: []}
+
+
+@pytest.mark.parametrize('workers', WORKERS)
 def test_killed_and_resumed_seg_run_equals_an_uninterrupted_one(
-        shapes_workspace, tmp_path):
-    """The seg demo (iteration-based) with its data workers, drop path,
-    dropout and attention dropout."""
+        workers, shapes_workspace, tmp_path):
+    """The seg demo (iteration-based) with its random augmentation, drop
+    path, dropout and attention dropout."""
     full, cut = tmp_path / 'full', tmp_path / 'cut'
-    command = [TRAIN, SEG_DEMO, '--cfg-options', *SEG_RUN]
+    command = [TRAIN, SEG_DEMO, '--cfg-options', *SEG_RUN, *WORKERS[workers]]
     _full_and_killed_runs(command, shapes_workspace, full, cut, 'iter_4.pth')
     assert not (cut / 'iter_8.pth').exists()
     code, out = run_tool([*command, '--work-dir', cut, '--resume'],
@@ -74,29 +105,68 @@ def test_killed_and_resumed_seg_run_equals_an_uninterrupted_one(
     assert _differing_tensors(full / 'iter_8.pth', cut / 'iter_8.pth') == []
 
 
+@pytest.mark.parametrize('workers', WORKERS)
 def test_killed_and_resumed_cls_run_equals_an_uninterrupted_one(
-        shapes_workspace, tmp_path):
-    """The cls demo (epoch-based): exact with workers that restart every
-    epoch; with persistent workers the resume says it is not."""
+        workers, shapes_workspace, tmp_path):
+    """The cls demo (epoch-based): exact without workers and with workers
+    that restart every epoch; with persistent workers the resume says it is
+    not."""
     full, cut = tmp_path / 'full', tmp_path / 'cut'
     command = [
         TRAIN, CLS_DEMO, '--cfg-options', *CLS_RUN,
-        'train_dataloader.persistent_workers=False'
+        'train_dataloader.persistent_workers=False', *WORKERS[workers]
     ]
     _full_and_killed_runs(command, shapes_workspace, full, cut, 'epoch_1.pth')
-    shutil.copytree(cut, tmp_path / 'persistent')
-    (code, out), (persistent_code, persistent_out) = run_tools([
-        [*command, '--work-dir', cut, '--resume'],
-        [
-            *command, 'train_dataloader.persistent_workers=True', '--work-dir',
-            tmp_path / 'persistent', '--resume'
-        ],
-    ], shapes_workspace)
+    resumes = [[*command, '--work-dir', cut, '--resume']]
+    if workers:
+        shutil.copytree(cut, tmp_path / 'persistent')
+        resumes.append([
+            *command, 'train_dataloader.persistent_workers=True',
+            '--work-dir', tmp_path / 'persistent', '--resume'
+        ])
+    (code, out), *persistent = run_tools(resumes, shapes_workspace)
     assert code == 0, out[-3000:]
     assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
-    assert persistent_code == 0, persistent_out[-3000:]
-    assert 'not bit-identically' in persistent_out
     assert 'not bit-identically' not in out
+    for persistent_code, persistent_out in persistent:
+        assert persistent_code == 0, persistent_out[-3000:]
+        assert 'not bit-identically' in persistent_out
+
+
+def test_resume_and_load_from_refuse_another_models_checkpoint(
+        shapes_workspace, tmp_path):
+    """A SepViT-T checkpoint of the seg demo, given to the Lite demo config
+    by --resume PATH, by load_from and found by --resume in the work dir:
+    exit code 1 before any step, the first mismatching weight named with
+    both shapes, nothing written."""
+    tiny = tmp_path / 'tiny'
+    code, out = run_tool([
+        TRAIN, SEG_DEMO, '--work-dir', tiny, '--cfg-options',
+        'model.backbone.arch=tiny', 'model.neck.in_channels=[96,192,384,768]',
+        'train_cfg.max_iters=1', 'default_hooks.checkpoint.interval=1',
+        'train_dataloader.batch_size=2', *NO_WORKERS
+    ], shapes_workspace)
+    assert code == 0, out[-3000:]
+    checkpoint = tiny / 'iter_1.pth'
+    found = tmp_path / 'found'
+    found.mkdir()
+    shutil.copy(checkpoint, found / 'iter_1.pth')
+    lite = [TRAIN, SEG_DEMO, '--cfg-options', *NO_WORKERS]
+    work_dirs = [tmp_path / 'resume', tmp_path / 'load_from', found]
+    results = run_tools([
+        [*lite, '--work-dir', work_dirs[0], '--resume', checkpoint],
+        [*lite, f'load_from={checkpoint}', '--work-dir', work_dirs[1]],
+        [*lite, '--work-dir', work_dirs[2], '--resume'],
+    ], shapes_workspace)
+    for (code, out), work_dir in zip(results, work_dirs):
+        assert code == 1, out[-3000:]
+        assert re.search(
+            r'does not fit the model: backbone\.\S+ has shape \[96(, \d+)*\] '
+            r'in the checkpoint and \[32(, \d+)*\] in the model', out), out
+        assert 'Traceback' not in out and 'Iter(train)' not in out, out
+        assert sorted(p.name for p in work_dir.glob('*.pth')) == (
+            ['iter_1.pth'] if work_dir == found else [])
+    assert f'Checkpoint {checkpoint} does not fit' in results[0][1]
 
 
 def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,

@@ -17,13 +17,12 @@ import os.path as osp
 import sys
 
 from mmengine.config import Config
-from mmengine.runner import load_checkpoint
 
 from mmsepvit.apis import (build_inferencer, build_model, check_image,
                            get_config_path, save_prediction)
 from mmsepvit.deployment import OnnxRuntimeModel
 from mmsepvit.deployment.onnx_export import TWO_STAGE_DETECTOR, deploy_graph
-from mmsepvit.utils.cli import exit_on_checkpoint_error
+from mmsepvit.utils import UserError, load_checkpoint_into
 
 
 def parse_args():
@@ -55,11 +54,7 @@ def build_onnx_model(cfg: Config, args) -> OnnxRuntimeModel:
                 'and run in PyTorch: pass the checkpoint it was exported '
                 'from with --checkpoint.')
     if args.checkpoint is not None:
-        if not osp.isfile(args.checkpoint):
-            raise ValueError(f'checkpoint {args.checkpoint} does not exist.')
-        with exit_on_checkpoint_error(args.checkpoint, args.config):
-            load_checkpoint(
-                model, args.checkpoint, map_location='cpu', strict=True)
+        load_checkpoint_into(model, args.checkpoint)
     return OnnxRuntimeModel(args.onnx, model, providers=args.providers)
 
 
@@ -73,7 +68,7 @@ def main():
         model = build_onnx_model(cfg, args)
         inferencer = build_inferencer(cfg, None, model=model)
         save_prediction(inferencer, args.image, args.out, args.score_thr)
-    except ValueError as error:
+    except (UserError, ValueError) as error:
         sys.exit(f'Error: {error}')
 
 

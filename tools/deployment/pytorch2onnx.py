@@ -24,14 +24,13 @@ import time
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import DATASETS
-from mmengine.runner import load_checkpoint
 
 from mmsepvit.apis import build_model, get_config_path
 from mmsepvit.deployment import (deploy_graph, export_onnx,
                                  inference_session)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
-from mmsepvit.utils.cli import (at_least, check_option_keys,
-                                exit_on_checkpoint_error)
+from mmsepvit.utils import UserError, load_checkpoint_into
+from mmsepvit.utils.cli import at_least, check_option_keys
 from mmsepvit.utils.preflight import ConfigMismatchError, check_model_channels
 
 DENSE_DEFAULT_SHAPE = (512, 512)
@@ -95,11 +94,10 @@ def main():
     model = build_model(cfg).eval()
     checkpoint = None
     if args.checkpoint is not None:
-        if not osp.isfile(args.checkpoint):
-            sys.exit(f'Error: checkpoint {args.checkpoint!r} does not exist.')
-        with exit_on_checkpoint_error(args.checkpoint, args.config):
-            checkpoint = load_checkpoint(
-                model, args.checkpoint, map_location='cpu', strict=True)
+        try:
+            checkpoint = load_checkpoint_into(model, args.checkpoint)
+        except UserError as error:
+            sys.exit(f'Error: {error}')
     else:
         print('No checkpoint: exporting random weights.')
     backbone = model.backbone

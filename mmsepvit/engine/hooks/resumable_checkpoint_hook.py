@@ -3,17 +3,19 @@ import glob
 import os
 import os.path as osp
 import random
-from typing import List, Optional, Tuple
+from typing import Iterator, List, Optional, Tuple
 
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, is_main_process
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import CheckpointHook
+from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from mmsepvit.registry import HOOKS
-from mmsepvit.utils import CheckpointFileError, verify_checkpoint_file
+from mmsepvit.utils import (CheckpointFileError, check_state_dict_fits,
+                            checkpoint_state_dict, verify_checkpoint_file)
 
 PARTIAL_SUFFIX = '.partial'
 
@@ -35,6 +37,27 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
+
+
+class _RestoreBeforeDraw:
+    """A train loop's data iterator that sets a random state right before
+    its ``draw``-th batch (counting from 0) is drawn, then steps aside."""
+
+    def __init__(self, loop: IterBasedTrainLoop, draw: int, state: dict):
+        self._loop = loop
+        self._inner: Iterator = loop.dataloader_iterator
+        self._draws_left = draw
+        self._state = state
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._draws_left == 0:
+            set_rng_state(self._state)
+            self._loop.dataloader_iterator = self._inner
+        self._draws_left -= 1
+        return next(self._inner)
 
 
 def find_resumable_checkpoint(
@@ -100,18 +123,25 @@ class ResumableCheckpointHook(CheckpointHook):
     - **Random state.** The checkpoint carries the states of Python's,
       numpy's and PyTorch's (CPU and CUDA) random generators of every rank,
       which drop path, dropout and the data pipeline draw from; resuming
-      restores them where the uninterrupted run would be: at the first
-      iteration (iteration-based loops, after the data loader has been
-      advanced past the trained batches) or at the start of the next epoch
-      (epoch-based loops, before its data loader is created).
+      restores them where the uninterrupted run would be. Iteration-based
+      loops: right before the first batch not yet trained is drawn, after
+      mmengine has drawn the trained ones again to advance the data loader
+      (with ``num_workers=0`` those draws run the augmentation in this
+      process and use its generators). Epoch-based loops: at the start of
+      the next epoch, before its data loader iterator is made.
     - Validation runs on a copy of the random state, so it draws nothing
       from the training stream whether or not a run was resumed.
+    - **Fit.** A checkpoint loaded to resume or start from (``--resume``,
+      ``load_from``, auto-resume) must have exactly the model's weights and
+      shapes; otherwise :class:`CheckpointMismatchError` stops the run
+      before any step, naming the first mismatching key and both shapes.
 
     Exactness needs the data workers to restart the same way too: it holds
-    for iteration-based loops (all of mmsepvit's segmentation configs) and
-    for epoch-based loops without persistent workers. With persistent
-    workers an uninterrupted run's workers go on with their random state
-    while resumed ones are seeded afresh; resuming such a run says so.
+    with and without data workers for iteration-based loops (all of
+    mmsepvit's segmentation configs) and for epoch-based loops without
+    persistent workers. With persistent workers an uninterrupted run's
+    workers go on with their random state while resumed ones are seeded
+    afresh; resuming such a run says so.
     """
 
     def __init__(self, *args, **kwargs):
@@ -142,6 +172,19 @@ class ResumableCheckpointHook(CheckpointHook):
             checkpoint['rng_states'] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        # mmengine loads resumed and load_from weights non-strictly: a
+        # checkpoint of another model would only print warnings.
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        path = runner.cfg.get('load_from')
+        check_state_dict_fits(
+            model,
+            checkpoint_state_dict(checkpoint),
+            f'Checkpoint {path}' if path else 'The checkpoint to resume',
+            hint=' Resuming and load_from need a checkpoint of this '
+            "config's model; to start from another model's backbone, set "
+            "the backbone's init_cfg=dict(type='Pretrained', "
+            "checkpoint=..., prefix='backbone.').")
         states = checkpoint.get('rng_states')
         if states is None:
             return
@@ -161,7 +204,14 @@ class ResumableCheckpointHook(CheckpointHook):
             set_rng_state(state)
 
     def before_train_epoch(self, runner) -> None:
-        if isinstance(runner.train_loop, IterBasedTrainLoop):
+        loop = runner.train_loop
+        if isinstance(loop, IterBasedTrainLoop):
+            state, self._rng_state_to_restore = \
+                self._rng_state_to_restore, None
+            if state is not None and runner.iter > 0:
+                # mmengine draws the runner.iter trained batches next.
+                loop.dataloader_iterator = _RestoreBeforeDraw(
+                    loop, runner.iter, state)
             return
         loader = runner.train_dataloader
         if (self._rng_state_to_restore is not None and runner.iter > 0
@@ -174,10 +224,6 @@ class ResumableCheckpointHook(CheckpointHook):
                 'train_dataloader.persistent_workers=False for exact '
                 'resumes.')
         self._restore_rng_state(runner)
-
-    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
-        if isinstance(runner.train_loop, IterBasedTrainLoop):
-            self._restore_rng_state(runner)
 
     def before_val(self, runner) -> None:
         self._rng_state_before_val = get_rng_state()

@@ -6,9 +6,10 @@ from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 from mmsepvit.registry import HOOKS
+from mmsepvit.utils.errors import UserError
 
 
-class InvalidLabelError(ValueError):
+class InvalidLabelError(UserError, ValueError):
     """A segmentation label is neither a class index nor ignored."""
 
 

@@ -524,8 +524,14 @@ class SepViT(BaseModule):
                     f'out_indices entry {index} is out of range; valid '
                     f'stage indices are 0..{self.num_stages - 1} (or '
                     f'-{self.num_stages}..-1 from the end).')
-            parsed.append(index % self.num_stages)
-        return sorted(set(parsed))
+            stage = index % self.num_stages
+            if stage in parsed:
+                raise ValueError(
+                    f'out_indices {tuple(out_indices)!r} names stage {stage} '
+                    f'twice; name each stage once, e.g. '
+                    f'{tuple(sorted(set(parsed + [stage])))!r}.')
+            parsed.append(stage)
+        return sorted(parsed)
 
     def init_weights(self):
         # The authors initialise every weight, then load a checkpoint over
