@@ -12,19 +12,16 @@ classification: the predicted label and score written on the image. Uses
 each host toolbox's inferencer, so any mmsepvit config works.
 """
 import argparse
-import sys
 
-from mmengine.config import Config
-
-from mmsepvit.apis import (build_inferencer, check_image, get_config_path,
-                           save_prediction)
-from mmsepvit.utils import CheckpointFileError
+from mmsepvit.apis import build_inferencer, check_image, save_prediction
+from mmsepvit.cli import add_config_arg, load_config, run
+from mmsepvit.utils import require_file
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image', help='image file')
-    parser.add_argument('config', help='config file or model name')
+    add_config_arg(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--out', default='result.png', help='output PNG')
     parser.add_argument(
@@ -35,15 +32,12 @@ def parse_args():
 
 def main():
     args = parse_args()
-    try:
-        check_image(args.image)
-        inferencer = build_inferencer(
-            Config.fromfile(get_config_path(args.config)), args.checkpoint,
-            args.device)
-        save_prediction(inferencer, args.image, args.out, args.score_thr)
-    except (CheckpointFileError, ValueError) as error:
-        sys.exit(f'Error: {error}')
+    check_image(args.image)
+    require_file(args.checkpoint, 'checkpoint')
+    inferencer = build_inferencer(
+        load_config(args.config), args.checkpoint, args.device)
+    save_prediction(inferencer, args.image, args.out, args.score_thr)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -5,39 +5,21 @@ The tools, the demo, the FLOPs counter, the model index and the tests read
 :data:`HOSTS`; supporting a fourth toolbox means adding one entry. Keys are
 the configs' ``default_scope``.
 """
-import os.path as osp
-import tempfile
 from dataclasses import dataclass, field
 from importlib import import_module
-from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Any, Optional, Tuple
 
-import mmcv
-import numpy as np
+from mmsepvit.utils import UserError
 
 
-def _draw_seg(inferencer, image: str, score_thr: float) -> np.ndarray:
-    # One image in: its visualisation comes back alone, not in a list.
-    return inferencer(image, return_vis=True, opacity=0.5)['visualization']
+class UnknownScopeError(UserError, ValueError):
+    """A config's ``default_scope`` names no toolbox mmsepvit serves."""
 
 
-def _draw_det(inferencer, image: str, score_thr: float) -> np.ndarray:
-    result = inferencer(image, return_vis=True, pred_score_thr=score_thr)
-    return result['visualization'][0]
-
-
-def _draw_cls(inferencer, image: str, score_thr: float) -> np.ndarray:
-    # mmpretrain's inferencer hands its drawing back only through a folder.
-    with tempfile.TemporaryDirectory() as show_dir:
-        # Small images get room for the label text.
-        short_side = min(mmcv.imread(image).shape[:2])
-        inferencer(
-            image,
-            show_dir=show_dir,
-            resize=256 if short_side < 256 else None)
-        return mmcv.imread(
-            osp.join(show_dir, Path(image).stem + '.png'),
-            channel_order='rgb')
+def resolve(reference: str) -> Any:
+    """The object a ``'module:name'`` reference names."""
+    module, name = reference.split(':')
+    return getattr(import_module(module), name)
 
 
 @dataclass(frozen=True)
@@ -58,7 +40,16 @@ class HostToolbox:
         weights_arg (str): The inferencer's keyword for the checkpoint.
         no_weights: What that keyword takes for "no checkpoint".
         inferencer_kwargs (dict): More keywords for the inferencer.
-        draw (callable): ``draw(inferencer, image, score_thr)`` -> RGB array.
+        draw (str): ``'module:function'`` of
+            ``draw(inferencer, image, score_thr)`` -> RGB array.
+        results_dump (str): ``'module:Class'`` of the metric its own
+            ``tools/test.py --out`` appends to dump the predictions.
+        prediction_field (str): The data samples' field that holds the
+            prediction.
+        export_graphs (tuple): ``('module:ModelClass', graph kind)`` pairs:
+            which ONNX graph (``mmsepvit.deployment``) exports which models.
+        export_shape (tuple[int, int], optional): Default ONNX export input
+            (H, W); None: the backbone's ``img_size``.
         show_flag (str): The visualisation hook's switch for drawing.
         show_dir_key (str): Dotted config key that takes ``--show-dir``.
         default_tta_model (dict, optional): The TTA its own test tool uses
@@ -77,7 +68,11 @@ class HostToolbox:
     inferencer: str
     weights_arg: str
     no_weights: object
-    draw: Callable
+    draw: str
+    results_dump: str
+    prediction_field: str
+    export_graphs: Tuple[Tuple[str, str], ...]
+    export_shape: Optional[Tuple[int, int]]
     show_flag: str
     show_dir_key: str
     default_tta_model: Optional[dict] = None
@@ -86,8 +81,7 @@ class HostToolbox:
     num_classes_keys: Tuple[str, ...] = ()
 
     def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
-        module, name = self.inferencer.split(':')
-        inferencer_class = getattr(import_module(module), name)
+        inferencer_class = resolve(self.inferencer)
         weights = checkpoint or self.no_weights
         return inferencer_class(
             cfg,
@@ -119,7 +113,12 @@ HOSTS = {
             inferencer='mmpretrain.apis:ImageClassificationInferencer',
             weights_arg='pretrained',
             no_weights=False,
-            draw=_draw_cls,
+            draw='mmsepvit.apis.inference:draw_cls',
+            results_dump='mmengine.evaluator:DumpResults',
+            prediction_field='pred_score',
+            export_graphs=(('mmpretrain.models:ImageClassifier',
+                            'classifier'), ),
+            export_shape=None,
             show_flag='enable',
             show_dir_key='default_hooks.visualization.out_dir',
             default_tta_model=dict(type='AverageClsScoreTTA'),
@@ -135,7 +134,11 @@ HOSTS = {
             inferencer='mmseg.apis:MMSegInferencer',
             weights_arg='weights',
             no_weights=None,
-            draw=_draw_seg,
+            draw='mmsepvit.apis.inference:draw_seg',
+            results_dump='mmengine.evaluator:DumpResults',
+            prediction_field='pred_sem_seg',
+            export_graphs=(('mmseg.models:BaseSegmentor', 'segmentor'), ),
+            export_shape=(512, 512),
             show_flag='draw',
             show_dir_key='visualizer.save_dir',
             num_classes_keys=('decode_head.num_classes', )),
@@ -151,7 +154,14 @@ HOSTS = {
             weights_arg='weights',
             no_weights=None,
             inferencer_kwargs=dict(show_progress=False),
-            draw=_draw_det,
+            draw='mmsepvit.apis.inference:draw_det',
+            results_dump='mmdet.evaluation:DumpDetResults',
+            prediction_field='pred_instances',
+            export_graphs=(('mmdet.models:SingleStageDetector',
+                            'single_stage_detector'),
+                           ('mmdet.models:TwoStageDetector',
+                            'two_stage_detector')),
+            export_shape=(512, 512),
             show_flag='draw',
             show_dir_key='default_hooks.visualization.test_out_dir',
             default_tta_model=dict(
@@ -167,9 +177,9 @@ HOSTS = {
 
 
 def host_of(scope: Optional[str]) -> HostToolbox:
-    """The :class:`HostToolbox` of a config's ``default_scope``; ValueError
-    naming the supported scopes for any other."""
+    """The :class:`HostToolbox` of a config's ``default_scope``;
+    :class:`UnknownScopeError` naming the supported scopes for any other."""
     if scope not in HOSTS:
-        raise ValueError(f'unknown default_scope {scope!r}; mmsepvit '
+        raise UnknownScopeError(f'unknown default_scope {scope!r}; mmsepvit '
                          f'supports {", ".join(sorted(HOSTS))}.')
     return HOSTS[scope]

@@ -10,13 +10,18 @@ For the bare ``type='SepViT'`` (``constructor=
 'LayerDecayOptimWrapperConstructor'``), :func:`register_in_host_toolboxes`
 also puts mmsepvit's models (optimizer-wrapper constructors) into the
 registries of mmpretrain, mmsegmentation and mmdetection, each at the moment
-its registry module is imported (at once if it already is), and mmpretrain's
-model hub learns our model names. Importing a toolbox is slow and mmdet /
-mmseg need compiled mmcv ops, so mmsepvit never imports one itself.
+its registry module is imported (at once if it already is). Importing a
+toolbox is slow and mmdet / mmseg need compiled mmcv ops, so mmsepvit never
+imports one itself: an import hook (a ``sys.meta_path`` finder) runs the
+registration right after the toolbox's registry module has run. Setting
+``MMSEPVIT_BARE_NAMES=0`` leaves the toolboxes' registries and the import
+machinery alone; the scoped names keep working.
 """
 import importlib.abc
 import importlib.machinery
+import os
 import sys
+from typing import Callable, Dict, Optional
 
 from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
@@ -57,19 +62,14 @@ def _register_in(host_registry_module) -> None:
                 host_registry.register_module(name=name, module=module)
 
 
-def _register_model_names(hub_module) -> None:
-    from mmsepvit.apis.model_index import register_in_model_hub
-    register_in_model_hub(hub_module.ModelHub)
-
-
 # Host modules and what runs right after each is imported: the registries
-# get mmsepvit's classes, mmpretrain's model hub our model-index names.
-ON_HOST_IMPORT = {
+# get mmsepvit's classes (mmsepvit/__init__.py adds mmpretrain's model hub).
+ON_HOST_IMPORT: Dict[str, Callable] = {
     'mmpretrain.registry': _register_in,
     'mmseg.registry': _register_in,
     'mmdet.registry': _register_in,
-    'mmpretrain.apis.model': _register_model_names,
 }
+BARE_NAMES_ENV = 'MMSEPVIT_BARE_NAMES'
 
 
 class _RegisteringLoader(importlib.abc.Loader):
@@ -115,10 +115,19 @@ def register_config_package() -> None:
     MODULE2PACKAGE.setdefault('mmsepvit', 'mmsepvit')
 
 
-def register_in_host_toolboxes() -> None:
+def register_in_host_toolboxes(
+        more: Optional[Dict[str, Callable]] = None) -> None:
     """Make ``type='SepViT'`` build from the MODELS registry of every host
-    toolbox and mmpretrain's ``get_model`` know our model names, now or when
-    the toolbox is imported. Idempotent."""
+    toolbox, now or when the toolbox is imported, unless the environment
+    sets ``MMSEPVIT_BARE_NAMES=0``. Idempotent.
+
+    Args:
+        more (dict, optional): More host modules and what to run right
+            after each is imported (with the module). Defaults to None.
+    """
+    if os.environ.get(BARE_NAMES_ENV, '1') == '0':
+        return
+    ON_HOST_IMPORT.update(more or {})
     for name, on_import in ON_HOST_IMPORT.items():
         if name in sys.modules:
             on_import(sys.modules[name])

@@ -105,9 +105,10 @@ class WarmInterpreter:
             raise RuntimeError('tests/warm_interpreter.py did not start')
         atexit.register(self.server.kill)
 
-    def start(self, args, cwd, log, **env):
+    def start(self, args, cwd, log, threads=None, **env):
         """Start ``python *args`` in ``cwd``, its output going to the file
-        ``log``; return its :class:`ToolRun`."""
+        ``log``, with ``threads`` intra-op threads (None: PyTorch's
+        default); return its :class:`ToolRun`."""
         if self.server is None or self.server.poll() is not None:
             self._start_server()
         args = list(map(str, args))
@@ -115,7 +116,11 @@ class WarmInterpreter:
         connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         connection.connect(self.address)
         request = dict(
-            args=args, cwd=str(cwd), env=tool_env(**env), log=str(log))
+            args=args,
+            cwd=str(cwd),
+            env=tool_env(**env),
+            log=str(log),
+            threads=threads)
         connection.sendall(json.dumps(request).encode() + b'\n')
         return ToolRun(connection, args)
 
@@ -131,10 +136,16 @@ def run_tool(args, cwd, timeout=600, **env):
 
 def run_tools(commands, cwd, timeout=600, **env):
     """Run several ``python *args`` at once (much of a short tool run is
-    single-threaded); return their (exit code, output) in order."""
+    single-threaded), sharing the cores: more threads than cores make
+    PyTorch's threads wait for each other many times over. Return their
+    (exit code, output) in order."""
+    threads = None
+    if len(commands) > 1:
+        threads = max(1, (os.cpu_count() or 1) // len(commands))
     with tempfile.TemporaryDirectory() as logs:
         runs = [
-            start_tool(args, cwd, os.path.join(logs, str(i)), **env)
+            start_tool(
+                args, cwd, os.path.join(logs, str(i)), threads=threads, **env)
             for i, args in enumerate(commands)
         ]
         results = []

@@ -61,6 +61,9 @@ def _child(request):
             entry for entry in request['env'].get('PYTHONPATH', '').split(':')
             if entry
         ]
+        if request.get('threads'):
+            import torch
+            torch.set_num_threads(request['threads'])
         _run(request['args'])
         code = 0
     except SystemExit as exit:

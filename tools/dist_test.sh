@@ -3,25 +3,5 @@
 #   bash tools/dist_test.sh CONFIG CHECKPOINT PROCS [test.py options]
 # PROCS processes per node: one per GPU, or CPU processes over gloo.
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on each node.
-CONFIG=$1
-CHECKPOINT=$2
-PROCS=$3
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-# The repository's virtual environment unless PYTHON says otherwise; torchrun
-# need not be on PATH.
-PYTHON=${PYTHON:-$( [ -x "$ROOT/.venv/bin/python" ] && echo "$ROOT/.venv/bin/python" || echo python )}
-
-"$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$PROCS" \
-    --master_port="$PORT" \
-    "$(dirname "$0")/test.py" \
-    "$CONFIG" \
-    "$CHECKPOINT" \
+exec bash "$(dirname "$0")/dist_launch.sh" "$3" test.py "$1" "$2" \
     --launcher pytorch "${@:4}"

@@ -7,34 +7,29 @@ box/mask mAP, as the config's evaluator says).
         [--amp [--amp-dtype D]] [--compile] [--cfg-options ...]
         [--launcher pytorch]
 
-The checkpoint must fit the config's model exactly (no missing, unexpected or
+CONFIG is a config file or a model name of mmsepvit's model index. The
+checkpoint must fit the config's model exactly (no missing, unexpected or
 reshaped weights) and pass its checksums, or the run stops before
 evaluating.
 """
 import argparse
-import os.path as osp
-import sys
 
 import torch
 from mmengine.config import Config, ConfigDict
 from mmengine.dist import is_main_process
-from mmengine.evaluator import DumpResults
 from mmengine.model import BaseTTAModel, is_model_wrapper
 from mmengine.runner import Runner
 
-from mmsepvit.engine import InvalidLabelError
-from mmsepvit.hosts import host_of
-from mmsepvit.utils import (CheckpointFileError, CheckpointMismatchError,
-                            load_checkpoint_into)
-from mmsepvit.utils.cli import (add_common_args, add_precision_args,
-                                apply_precision_args, load_config)
-from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
-                                      check_datasets, check_model_channels)
+from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
+                          apply_precision_args, load_runner_config, run)
+from mmsepvit.cli.preflight import check_datasets, check_model_channels
+from mmsepvit.hosts import host_of, resolve
+from mmsepvit.utils import load_checkpoint_into, require_file
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Test (and eval) a model')
-    parser.add_argument('config', help='test config file path')
+    add_common_args(parser)
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument(
         '--out', help='dump the predictions to this pickle file')
@@ -55,7 +50,6 @@ def parse_args():
         action='store_true',
         help='test-time augmentation, from the config\'s tta_model and '
         'tta_pipeline')
-    add_common_args(parser)
     add_precision_args(parser)
     return parser.parse_args()
 
@@ -79,8 +73,8 @@ def enable_tta(cfg: Config, config_path: str) -> None:
     host = host_of(cfg.get('default_scope'))
     for key in ('tta_model', 'tta_pipeline'):
         if key not in cfg and host.default_tta_model is None:
-            raise SystemExit(f'--tta: {config_path} defines no {key}, and '
-                             f'{host.scope} has no default one.')
+            raise OptionError(f'--tta: {config_path} defines no {key}, and '
+                              f'{host.scope} has no default one.')
     cfg.setdefault('tta_model', host.default_tta_model)
     if 'tta_pipeline' not in cfg:
         *transforms, pack = cfg.test_dataloader.dataset.pipeline
@@ -101,63 +95,51 @@ def enable_tta(cfg: Config, config_path: str) -> None:
 
 
 def build_config(args) -> Config:
-    cfg = load_config(args)
+    cfg = load_runner_config(args)
     apply_precision_args(cfg, args, training=False)
     # main() loads the checkpoint itself, strictly.
     cfg.load_from = None
-    try:
-        if args.show or args.show_dir:
-            enable_visualization(cfg, args)
-        if args.tta:
-            enable_tta(cfg, args.config)
-    except ValueError as error:  # a default_scope mmsepvit does not serve
-        raise SystemExit(f'Error: {error}')
+    if args.show or args.show_dir:
+        enable_visualization(cfg, args)
+    if args.tta:
+        enable_tta(cfg, args.config)
     return cfg
 
 
 def main():
     args = parse_args()
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
-        sys.exit('Error: --out must be a .pkl or .pickle file.')
-    if not osp.isfile(args.checkpoint):
-        sys.exit(f'Error: checkpoint {args.checkpoint!r} does not exist.')
+        raise OptionError('--out must be a .pkl or .pickle file.')
+    require_file(args.checkpoint, 'checkpoint')
     cfg = build_config(args)
-    try:
-        check_datasets(cfg, ['test_dataloader'])
-        check_model_channels(cfg)
-    except (MissingInputError, ConfigMismatchError) as error:
-        sys.exit(f'Error: {error}')
+    check_datasets(cfg, ['test_dataloader'])
+    check_model_channels(cfg)
     runner = Runner.from_cfg(cfg)
     model = runner.model
     # DDP and test-time augmentation wrap the config's model.
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
-    try:
-        load_checkpoint_into(
-            model,
-            args.checkpoint,
-            f' It is not a checkpoint of {args.config}\'s model, and '
-            'evaluating it would give meaningless metrics. Check that '
-            'checkpoint and config belong together, or pass --non-strict to '
-            'evaluate anyway.',
-            strict=not args.non_strict)
-    except (CheckpointFileError, CheckpointMismatchError) as error:
-        sys.exit(f'Error: {error}')
+    load_checkpoint_into(
+        model,
+        args.checkpoint,
+        f' It is not a checkpoint of {args.config}\'s model, and '
+        'evaluating it would give meaningless metrics. Check that '
+        'checkpoint and config belong together, or pass --non-strict to '
+        'evaluate anyway.',
+        strict=not args.non_strict)
     if args.out is not None:
-        runner.test_evaluator.metrics.append(
-            DumpResults(out_file_path=args.out))
+        # What the host toolbox's own test.py dumps (mmdet: DumpDetResults).
+        dump = resolve(host_of(cfg.default_scope).results_dump)
+        runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
     if cfg.get('compile'):
         # mmengine's Runner compiles train_step only.
         runner.model.test_step = torch.compile(runner.model.test_step,
                                                **cfg.compile)
-    try:
-        metrics = runner.test()
-    except InvalidLabelError as error:
-        sys.exit(f'Error: {error}')
+    metrics = runner.test()
     if is_main_process():
         print('Test metrics: ' + ', '.join(f'{k}: {v:.4f}' if isinstance(
             v, float) else f'{k}: {v}' for k, v in metrics.items()))
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -5,7 +5,9 @@
         [--amp [--amp-dtype D]] [--compile] [--auto-scale-lr]
         [--cfg-options KEY=VALUE ...] [--launcher pytorch]
 
-The config's ``default_scope`` (mmpretrain, mmseg or mmdet) picks the task.
+CONFIG is a config file or a model name of mmsepvit's model index
+(``mmsepvit.apis.list_models()``). The config's ``default_scope``
+(mmpretrain, mmseg or mmdet) picks the task.
 """
 import argparse
 import os.path as osp
@@ -14,17 +16,17 @@ import sys
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
+                          apply_precision_args, load_runner_config, run)
+from mmsepvit.cli.preflight import (check_datasets, check_model_channels,
+                                    check_pretrained)
 from mmsepvit.engine import find_resumable_checkpoint
-from mmsepvit.utils import UserError
-from mmsepvit.utils.cli import (add_common_args, add_precision_args,
-                                apply_precision_args, load_config)
-from mmsepvit.utils.preflight import (check_datasets, check_model_channels,
-                                      check_pretrained)
+from mmsepvit.utils import MissingInputError
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description='Train a model')
-    parser.add_argument('config', help='train config file path')
+    add_common_args(parser)
     parser.add_argument(
         '--resume',
         nargs='?',
@@ -36,18 +38,17 @@ def parse_args():
         '--auto-scale-lr',
         action='store_true',
         help='scale the learning rate by the actual batch size')
-    add_common_args(parser)
     add_precision_args(parser)
     return parser.parse_args()
 
 
 def build_config(args) -> Config:
-    cfg = load_config(args)
+    cfg = load_runner_config(args)
     apply_precision_args(cfg, args, training=True)
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
-            raise SystemExit('--auto-scale-lr needs auto_scale_lr='
-                             'dict(base_batch_size=...) in the config.')
+            raise OptionError('--auto-scale-lr needs auto_scale_lr='
+                              'dict(base_batch_size=...) in the config.')
         cfg.auto_scale_lr.enable = True
     if args.resume == 'auto':
         checkpoint, passed_over = find_resumable_checkpoint(cfg.work_dir)
@@ -64,8 +65,8 @@ def build_config(args) -> Config:
         cfg.load_from = checkpoint
     elif args.resume is not None:
         if not osp.isfile(args.resume):
-            raise SystemExit(f'Error: --resume {args.resume}: no such '
-                             f'checkpoint file.')
+            raise MissingInputError(
+                f'--resume {args.resume}: no such checkpoint file.')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
@@ -74,21 +75,14 @@ def build_config(args) -> Config:
 def main():
     args = parse_args()
     cfg = build_config(args)
-    try:
-        loaders = ['train_dataloader']
-        if cfg.get('val_cfg') is not None:
-            loaders.append('val_dataloader')
-        check_datasets(cfg, loaders)
-        check_pretrained(cfg)
-        check_model_channels(cfg)
-    except UserError as error:
-        sys.exit(f'Error: {error}')
-    runner = Runner.from_cfg(cfg)
-    try:
-        runner.train()
-    except UserError as error:
-        sys.exit(f'Error: {error}')
+    loaders = ['train_dataloader']
+    if cfg.get('val_cfg') is not None:
+        loaders.append('val_dataloader')
+    check_datasets(cfg, loaders)
+    check_pretrained(cfg)
+    check_model_channels(cfg)
+    Runner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -1,4 +1,4 @@
-# Mask R-CNN + SepViT-T, COCO, 8 GPUs x 2 images, 1x (spec 5.3).
+# Mask R-CNN + SepViT-T, COCO, 8 GPUs x 2 images, 1x, the authors' recipe.
 _base_ = [
     '../_base_/models/mask_rcnn_sepvit.py',
     'mmdet::_base_/datasets/coco_instance.py',

@@ -1,5 +1,5 @@
-# Mask R-CNN + SepViT-T, COCO, 8 GPUs x 2 images, 3x multi-scale (spec 5.3;
-# the authors also train T in fp16: add --amp on GPUs).
+# Mask R-CNN + SepViT-T, COCO, 8 GPUs x 2 images, 3x multi-scale, the
+# authors' recipe (they also train T in fp16: add --amp on GPUs).
 _base_ = [
     '../_base_/models/mask_rcnn_sepvit.py',
     '../_base_/datasets/coco_instance_ms_crop.py',

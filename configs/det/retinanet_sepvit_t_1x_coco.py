@@ -1,4 +1,4 @@
-# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 1x (spec 5.3).
+# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 1x, the authors' recipe.
 _base_ = [
     '../_base_/models/retinanet_sepvit.py',
     'mmdet::_base_/datasets/coco_detection.py',

@@ -1,4 +1,5 @@
-# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 3x multi-scale (spec 5.3).
+# RetinaNet + SepViT-T, COCO, 8 GPUs x 2 images, 3x multi-scale, the
+# authors' recipe.
 _base_ = [
     '../_base_/models/retinanet_sepvit.py',
     '../_base_/datasets/coco_detection_ms_crop.py',

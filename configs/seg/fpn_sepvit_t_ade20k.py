@@ -1,5 +1,5 @@
 # Semantic FPN + SepViT-T, ADE20K 512x512, 8 GPUs x 2 images, 80k iterations
-# (the authors' recipe, spec 5.2).
+# (the authors' recipe).
 _base_ = [
     '../_base_/models/fpn_sepvit.py', '../_base_/datasets/ade20k_bs2.py',
     'mmseg::_base_/schedules/schedule_80k.py',

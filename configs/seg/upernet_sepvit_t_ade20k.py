@@ -1,5 +1,5 @@
 # UperNet + SepViT-T, ADE20K 512x512, 8 GPUs x 2 images, 160k iterations
-# (the authors' "Swin setting", spec 5.2).
+# (the authors' "Swin setting").
 _base_ = [
     '../_base_/models/upernet_sepvit.py', '../_base_/datasets/ade20k_bs2.py',
     'mmseg::_base_/schedules/schedule_160k.py',

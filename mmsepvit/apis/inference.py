@@ -7,7 +7,9 @@ Used by ``demo/image_demo.py`` (PyTorch) and
 so both draw the same picture.
 """
 import os.path as osp
+import tempfile
 import warnings
+from pathlib import Path
 from typing import Optional
 
 import mmcv
@@ -16,7 +18,8 @@ import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from mmsepvit.hosts import HOSTS, HostToolbox, host_of
+from mmsepvit.hosts import HOSTS, HostToolbox, host_of, resolve
+from mmsepvit.utils import UnusableInputError, require_file
 
 
 def build_model(cfg: Config) -> nn.Module:
@@ -39,17 +42,16 @@ MIN_SIDE = 2
 
 
 def check_image(path: str) -> None:
-    """Raise ValueError unless ``path`` is an image the inferencers can
-    use."""
-    if not osp.isfile(path):
-        raise ValueError(f'image {path} does not exist.')
+    """Raise a :class:`~mmsepvit.utils.UserError` unless ``path`` is an
+    image the inferencers can use."""
+    require_file(path, 'image')
     image = mmcv.imread(path)
     if image is None:
-        raise ValueError(
+        raise UnusableInputError(
             f'{path} is not an image OpenCV can decode (JPEG, PNG, BMP, '
             f'TIFF, WebP, ...).')
     if min(image.shape[:2]) < MIN_SIDE:
-        raise ValueError(
+        raise UnusableInputError(
             f'{path} is {image.shape[1]}x{image.shape[0]} pixels; the demo '
             f'needs at least {MIN_SIDE}x{MIN_SIDE}.')
 
@@ -87,6 +89,33 @@ def build_inferencer(cfg: Config,
     return inferencer
 
 
+def draw_seg(inferencer, image: str, score_thr: float) -> np.ndarray:
+    """mmseg: the mask blended over the image."""
+    # One image in: its visualisation comes back alone, not in a list.
+    return inferencer(image, return_vis=True, opacity=0.5)['visualization']
+
+
+def draw_det(inferencer, image: str, score_thr: float) -> np.ndarray:
+    """mmdet: boxes (and masks) scoring at least ``score_thr``."""
+    result = inferencer(image, return_vis=True, pred_score_thr=score_thr)
+    return result['visualization'][0]
+
+
+def draw_cls(inferencer, image: str, score_thr: float) -> np.ndarray:
+    """mmpretrain: the label and score written on the image."""
+    # mmpretrain's inferencer hands its drawing back only through a folder.
+    with tempfile.TemporaryDirectory() as show_dir:
+        # Small images get room for the label text.
+        short_side = min(mmcv.imread(image).shape[:2])
+        inferencer(
+            image,
+            show_dir=show_dir,
+            resize=256 if short_side < 256 else None)
+        return mmcv.imread(
+            osp.join(show_dir, Path(image).stem + '.png'),
+            channel_order='rgb')
+
+
 def host_toolbox(inferencer) -> HostToolbox:
     """The host toolbox whose inferencer ``inferencer`` is."""
     return HOSTS[type(inferencer).__module__.split('.')[0]]
@@ -105,7 +134,8 @@ def draw_prediction(inferencer,
         score_thr (float): Detections below this score are not drawn.
             Defaults to 0.3.
     """
-    return host_toolbox(inferencer).draw(inferencer, image, score_thr)
+    draw = resolve(host_toolbox(inferencer).draw)
+    return draw(inferencer, image, score_thr)
 
 
 def save_prediction(inferencer,

@@ -15,6 +15,7 @@ from typing import Dict, List
 from mmengine.fileio import load
 
 from mmsepvit.hosts import HOSTS
+from mmsepvit.utils import UserError
 
 # Installed packages and clones alike: .mim holds configs/ and
 # model-index.yml (links in a clone and an editable install, copies in a
@@ -34,6 +35,10 @@ def load_model_index() -> Dict[str, dict]:
     return models
 
 
+class UnknownModelError(UserError, ValueError):
+    """Neither a config file nor a model name of the index."""
+
+
 def list_models(pattern: str = '*') -> List[str]:
     """Names of the index's models that match a shell-style ``pattern``."""
     return sorted(fnmatch.filter(load_model_index(), pattern))
@@ -41,14 +46,14 @@ def list_models(pattern: str = '*') -> List[str]:
 
 def get_config_path(name_or_path: str) -> str:
     """The config file of a model name, or ``name_or_path`` itself if it is a
-    file; ValueError naming the closest names otherwise."""
+    file; :class:`UnknownModelError` naming the closest names otherwise."""
     if osp.isfile(name_or_path):
         return name_or_path
     models = load_model_index()
     if name_or_path in models:
         return models[name_or_path]['Config']
     close = difflib.get_close_matches(name_or_path, models, n=3, cutoff=0.5)
-    raise ValueError(
+    raise UnknownModelError(
         f'{name_or_path!r} is neither a config file nor a model name; '
         + (f'did you mean {", ".join(close)}? ' if close else '') +
         'mmsepvit.apis.list_models() lists the names.')

@@ -24,6 +24,8 @@ import torch.nn.functional as F
 from torch.export import Dim
 from torch.fx.experimental.symbolic_shapes import is_concrete_int
 
+from mmsepvit.hosts import HOSTS, resolve
+
 INPUT_NAME = 'inputs'
 OPSET = 18
 # Graph kinds, stored in the model's metadata for the runtime.
@@ -125,6 +127,14 @@ class TwoStageDetectorGraph(nn.Module):
                 [f'rpn_bbox_pred_{i}' for i in range(len(bbox_preds))])
 
 
+# Each host toolbox's export_graphs name these kinds.
+GRAPHS = {
+    graph.kind: graph
+    for graph in (ClassifierGraph, SegmentorGraph, SingleStageDetectorGraph,
+                  TwoStageDetectorGraph)
+}
+
+
 def deploy_graph(model: nn.Module) -> nn.Module:
     """The module to export for a host toolbox's model.
 
@@ -136,26 +146,14 @@ def deploy_graph(model: nn.Module) -> nn.Module:
         nn.Module: One of :class:`ClassifierGraph`, :class:`SegmentorGraph`,
         :class:`SingleStageDetectorGraph`, :class:`TwoStageDetectorGraph`.
     """
-    graph_classes = []
-    try:
-        from mmpretrain.models import ImageClassifier
-        graph_classes.append((ImageClassifier, ClassifierGraph))
-    except ImportError:
-        pass
-    try:
-        from mmseg.models import BaseSegmentor
-        graph_classes.append((BaseSegmentor, SegmentorGraph))
-    except ImportError:
-        pass
-    try:
-        from mmdet.models import SingleStageDetector, TwoStageDetector
-        graph_classes += [(SingleStageDetector, SingleStageDetectorGraph),
-                          (TwoStageDetector, TwoStageDetectorGraph)]
-    except ImportError:
-        pass
-    for model_class, graph_class in graph_classes:
-        if isinstance(model, model_class):
-            return graph_class(model)
+    for host in HOSTS.values():
+        for model_class, kind in host.export_graphs:
+            try:
+                model_class = resolve(model_class)
+            except ImportError:  # a toolbox that is not installed
+                continue
+            if isinstance(model, model_class):
+                return GRAPHS[kind](model)
     raise TypeError(
         f'No ONNX export for {type(model).__name__}: supported are image '
         f'classifiers, segmentors and single- or two-stage detectors.')

@@ -7,6 +7,8 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModel
 
+from mmsepvit.utils import UnusableInputError
+
 from .onnx_export import (CLASSIFIER, INPUT_NAME, SEGMENTOR,
                           SINGLE_STAGE_DETECTOR, TWO_STAGE_DETECTOR,
                           deploy_graph, output_groups, read_metadata)
@@ -46,7 +48,8 @@ def inference_session(onnx_file: str,
             sess_options=options,
             providers=list(providers or default_providers()))
     except InvalidProtobuf as error:
-        raise ValueError(f'{onnx_file} is not an ONNX model: {error}')
+        raise UnusableInputError(
+            f'{onnx_file} is not an ONNX model: {error}')
 
 
 class OnnxRuntimeModel(BaseModel):
@@ -79,12 +82,12 @@ class OnnxRuntimeModel(BaseModel):
         metadata = read_metadata(self.session)
         kind = deploy_graph(model).kind
         if 'mmsepvit_graph' not in metadata:
-            raise ValueError(
+            raise UnusableInputError(
                 f'{onnx_file} was not written by '
                 f'tools/deployment/pytorch2onnx.py: it does not say which '
                 f'outputs it has.')
         if metadata['mmsepvit_graph'] != kind:
-            raise ValueError(
+            raise UnusableInputError(
                 f'{onnx_file} holds a {metadata["mmsepvit_graph"]!r} '
                 f'graph, but the config builds a {kind!r} '
                 f'({type(model).__name__}). Use the config it was exported '
@@ -115,7 +118,7 @@ class OnnxRuntimeModel(BaseModel):
         expected = self.session.get_inputs()[0].shape
         for dim, (size, fixed) in enumerate(zip(inputs.shape, expected)):
             if isinstance(fixed, int) and size != fixed:
-                raise ValueError(
+                raise UnusableInputError(
                     f'The graph was exported for inputs of shape {expected}; '
                     f'this batch is {tuple(inputs.shape)} (dimension {dim} '
                     f'differs). Export with --dynamic for other sizes.')

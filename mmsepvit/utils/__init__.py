@@ -1,7 +1,8 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .compat import apply_compat_shims
 from .complexity import flop_analyzer, sdpa_flop_jit
-from .errors import UserError
+from .errors import (ConfigMismatchError, MissingInputError,
+                     UnusableInputError, UserError, require_file)
 from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
                               DamagedCheckpointError, UnsafeCheckpointError,
                               check_state_dict_fits, checkpoint_state_dict,
@@ -10,6 +11,8 @@ from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
 
 __all__ = [
     'apply_compat_shims', 'flop_analyzer', 'sdpa_flop_jit', 'UserError',
+    'ConfigMismatchError', 'MissingInputError', 'UnusableInputError',
+    'require_file',
     'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',
     'UnsafeCheckpointError', 'check_state_dict_fits', 'checkpoint_state_dict',
     'load_checkpoint_file', 'load_checkpoint_into', 'verify_checkpoint_file'

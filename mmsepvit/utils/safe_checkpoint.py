@@ -29,7 +29,7 @@ from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from torch import nn
 
-from .errors import UserError
+from .errors import UserError, require_file
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSEPVIT_TRUSTED_CHECKPOINTS'
 _ZIP_MAGIC = b'PK\x03\x04'
@@ -273,8 +273,7 @@ def load_checkpoint_into(model: nn.Module,
         CheckpointFileError: The file is missing, damaged or unsafe.
         CheckpointMismatchError: ``strict`` and the weights do not fit.
     """
-    if not osp.isfile(filename):
-        raise CheckpointFileError(f'Checkpoint {filename} does not exist.')
+    require_file(filename, 'checkpoint')
     checkpoint = load_checkpoint_file(filename, map_location='cpu')
     state_dict = checkpoint_state_dict(checkpoint)
     if strict:

@@ -86,8 +86,7 @@ def test_config_trains_and_predicts_one_step(config):
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
     make_batch = dict(
-        mmpretrain=_cls_batch, mmseg=_seg_batch,
-        mmdet=_det_batch)[cfg.default_scope]
+        cls=_cls_batch, seg=_seg_batch, det=_det_batch)[host.config_folder]
     batch = make_batch(host.num_classes(model_cfg))
     if model_cfg.backbone.arch not in ('small', 'base'):
         torch.manual_seed(0)
@@ -99,7 +98,4 @@ def test_config_trains_and_predicts_one_step(config):
     with torch.no_grad():
         predictions = model.test_step(batch)
     assert len(predictions) == 2
-    field = dict(
-        mmpretrain='pred_score', mmseg='pred_sem_seg',
-        mmdet='pred_instances')[cfg.default_scope]
-    assert all(field in p for p in predictions)
+    assert all(host.prediction_field in p for p in predictions)

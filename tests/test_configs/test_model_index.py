@@ -58,6 +58,7 @@ def test_index_imports_one_metafile_per_host_toolbox():
                 assert result['Task'] == host.task
 
 
+@pytest.mark.slow
 def test_params_and_flops_are_what_get_flops_counts():
     counted = {}
     for config in CONFIGS:
@@ -132,6 +133,7 @@ def test_unknown_names_are_refused_with_close_ones():
         'Config']
 
 
+@pytest.mark.slow
 def test_get_flops_counts_a_model_by_its_name(tmp_path):
     tool = REPO / 'tools' / 'analysis' / 'get_flops.py'
     config = MODELS['sepvit-lite_in1k']['Config']

@@ -25,6 +25,9 @@ from mmsepvit.deployment import (OnnxRuntimeModel, deploy_graph, export_onnx,
                                  inference_session)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
 
+# End to end: tool runs, exports or fresh interpreters.
+pytestmark = pytest.mark.slow
+
 EXPORT = REPO / 'tools' / 'deployment' / 'pytorch2onnx.py'
 ONNX_INFERENCE = REPO / 'tools' / 'deployment' / 'onnx_inference.py'
 CLS_LITE = str(REPO / 'configs' / 'cls' / 'sepvit_lite_in1k.py')

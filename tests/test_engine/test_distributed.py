@@ -10,6 +10,9 @@ import pytest
 import torch
 from cli_helpers import NO_WORKERS, REPO, SEG_DEMO, TEST, run_tool, tool_env
 
+# End to end: tool runs, exports or fresh interpreters.
+pytestmark = pytest.mark.slow
+
 TESTS = Path(__file__).resolve().parents[1]
 
 

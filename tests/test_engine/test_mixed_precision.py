@@ -13,7 +13,7 @@ from mmengine.runner import Runner
 
 from mmsepvit.apis import build_model
 from mmsepvit.engine import AutocastOptimWrapper
-from mmsepvit.utils.cli import apply_precision_args
+from mmsepvit.cli import OptionError, apply_precision_args
 
 REPO = Path(__file__).resolve().parents[2]
 SEG_DEMO = str(REPO / 'configs' / 'seg' / 'fpn_sepvit_demo_shapes.py')
@@ -65,13 +65,13 @@ def test_amp_and_compile_options_enter_the_config():
     assert cfg.optim_wrapper.type == 'OptimWrapper'  # evaluation only
     assert cfg.compile == dict(dynamic=True)
 
-    with pytest.raises(SystemExit, match='float16 needs a GPU'):
+    with pytest.raises(OptionError, match='float16 needs a GPU'):
         apply_precision_args(
             cfg, _args(amp=True, amp_dtype='float16'), training=True)
-    with pytest.raises(SystemExit, match='with --amp only'):
+    with pytest.raises(OptionError, match='with --amp only'):
         apply_precision_args(cfg, _args(amp_dtype='bfloat16'), training=True)
     cfg.optim_wrapper.type = 'MyOwnWrapper'
-    with pytest.raises(SystemExit, match="uses 'MyOwnWrapper'"):
+    with pytest.raises(OptionError, match="uses 'MyOwnWrapper'"):
         apply_precision_args(cfg, _args(amp=True), training=True)
     with pytest.raises(ValueError, match='bfloat16 only'):
         AutocastOptimWrapper(

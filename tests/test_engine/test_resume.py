@@ -15,6 +15,9 @@ from cli_helpers import (CLS_DEMO, NO_WORKERS, SEG_DEMO, TRAIN, run_tool,
 
 from mmsepvit.engine import find_resumable_checkpoint
 
+# End to end: tool runs, exports or fresh interpreters.
+pytestmark = pytest.mark.slow
+
 # The real demo configs with every source of randomness on.
 RANDOMNESS = [
     'randomness.seed=0', 'randomness.deterministic=True',
@@ -42,17 +45,19 @@ def _wait_for(condition, process, timeout=300):
 
 
 def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
-    """Run ``command`` into ``full`` to its end and, side by side, into
-    ``cut`` until ``cut / checkpoint`` exists, and SIGKILL that run."""
+    """Run ``command`` into ``full`` to its end, then into ``cut`` until
+    ``cut / checkpoint`` exists, and SIGKILL that run. (One after the
+    other: two training processes on two cores slow each other down
+    many times over.)"""
     full_run = start_tool([*command, '--work-dir', full], cwd,
                           full.parent / 'full.log')
+    assert full_run.wait(timeout=600) == 0, \
+        (full.parent / 'full.log').read_text()[-3000:]
     run = start_tool([*command, '--work-dir', cut], cwd,
                      cut.parent / 'cut.log')
     _wait_for((cut / checkpoint).exists, run)
     run.kill()
     run.wait()
-    assert full_run.wait(timeout=600) == 0, \
-        (full.parent / 'full.log').read_text()[-3000:]
 
 
 def _tensors(path):
@@ -84,9 +89,14 @@ def _differing_tensors(a, b):
     return [k for k in a if not torch.equal(a[k], b[k])]
 
 
-# Data loading in the main process (augmentation draws from the training
-# process's generators) and in two workers (the configs' default).
-WORKERS = {0: NO_WORKERS, 2: []}
+# Training data loaded in the main process (augmentation draws from the
+# training process's generators) and in two workers (the configs' default).
+# Validation draws from a copy of the generators, so it loads in the main
+# process in both (starting its workers would only cost time).
+WORKERS = {
+    0: NO_WORKERS,
+    2: [option for option in NO_WORKERS if 'train' not in option]
+}
 
 
 @pytest.mark.parametrize('workers', WORKERS)
@@ -124,7 +134,11 @@ def test_killed_and_resumed_cls_run_equals_an_uninterrupted_one(
             *command, 'train_dataloader.persistent_workers=True',
             '--work-dir', tmp_path / 'persistent', '--resume'
         ])
-    (code, out), *persistent = run_tools(resumes, shapes_workspace)
+    # One after the other: bit-identity needs the thread count of the
+    # uninterrupted run (run_tools would share the cores between them).
+    (code, out), *persistent = [
+        run_tool(command, shapes_workspace) for command in resumes
+    ]
     assert code == 0, out[-3000:]
     assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
     assert 'not bit-identically' not in out

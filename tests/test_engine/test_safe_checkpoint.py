@@ -88,6 +88,7 @@ def test_trusted_checkpoints_are_an_explicit_opt_in(hostile, monkeypatch):
     assert marker.exists()
 
 
+@pytest.mark.slow
 def test_payload_is_refused_on_every_path(hostile, shapes_workspace):
     path, marker = hostile
     pretrained = path.parent / 'pretrained_backbone.py'
@@ -163,6 +164,7 @@ def test_damaged_files_are_refused(seg_checkpoint, tmp_path):
     assert load_checkpoint_file(str(tmp_path / 'n.pth'))['state_dict']
 
 
+@pytest.mark.slow
 def test_converter_reads_the_authors_training_checkpoints(tmp_path):
     from sepvit_reference import authors_state_dict
     model = torch.nn.Linear(2, 2)
@@ -184,6 +186,7 @@ def test_converter_reads_the_authors_training_checkpoints(tmp_path):
     assert 'Converted 190 tensors' in out
 
 
+@pytest.mark.slow
 def test_evaluation_needs_the_right_weights(seg_checkpoint, shapes_workspace,
                                             tmp_path):
     # (The checkpoint itself evaluates: test_train_test.py.)

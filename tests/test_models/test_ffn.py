@@ -10,7 +10,7 @@ from mmcv.cnn.bricks.transformer import FFN
 from mmsepvit.models import SepViT
 from mmsepvit.models.utils import GELURecomputingFFN
 from mmsepvit.utils import flop_analyzer
-from mmsepvit.utils.benchmark import ActivationMeter
+from mmsepvit.analysis.benchmark import ActivationMeter
 
 EMBED, HIDDEN = 24, 96
 

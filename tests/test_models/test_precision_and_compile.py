@@ -83,6 +83,7 @@ def _compile_and_compare(model, inputs):
     return counter.frame_count
 
 
+@pytest.mark.slow
 def test_backbone_compiles_once_for_any_padding_and_batch():
     torch._dynamo.reset()
     torch.manual_seed(0)
@@ -97,6 +98,7 @@ def test_backbone_compiles_once_for_any_padding_and_batch():
     assert _compile_and_compare(imagenet, batches) == 1
 
 
+@pytest.mark.slow
 def test_training_step_compiles_whole_with_eager_gradients():
     """What ``--compile`` runs in training: the backward of the MLP's
     autograd Function (GELU recomputed) included."""

@@ -1,16 +1,22 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import os
 import subprocess
 import sys
 
+import pytest
 from cli_helpers import run_tools
+
+# End to end: fresh interpreters.
+pytestmark = pytest.mark.slow
 
 HOSTS = ['mmpretrain', 'mmseg', 'mmdet']
 
 
-def _run(code):
+def _run(code, **env):
     result = subprocess.run([sys.executable, '-c', code],
                             capture_output=True,
-                            text=True)
+                            text=True,
+                            env=dict(os.environ, **env))
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -63,3 +69,20 @@ print(sorted({m.split('.')[0] for m in sys.modules
               if m.split('.')[0] in ('mmpretrain', 'mmseg', 'mmdet')}))
 """)
     assert out.strip() == '[]'
+
+
+def test_bare_names_switched_off_leave_the_toolboxes_alone():
+    """MMSEPVIT_BARE_NAMES=0: no import hook, no bare names in the host
+    registries or mmpretrain's model hub; scoped names still build."""
+    out = _run("""
+import sys
+import mmsepvit
+from mmengine.registry import init_default_scope
+from mmpretrain.apis import list_models
+from mmseg.registry import MODELS
+init_default_scope('mmseg')
+print('SepViT' in MODELS.module_dict, list_models('sepvit*'),
+      type(MODELS.build(dict(type='mmsepvit.SepViT', arch='lite'))).__name__,
+      any('mmsepvit' in type(f).__module__ for f in sys.meta_path))
+""", MMSEPVIT_BARE_NAMES='0')
+    assert out.split() == ['False', '[]', 'SepViT', 'False'], out

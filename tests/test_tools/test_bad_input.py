@@ -11,8 +11,8 @@ from cli_helpers import (CLS_DEMO, IMAGE_DEMO, NO_WORKERS, REPO, SEG_DEMO,
 from mmengine.config import Config
 from mmengine.utils import to_2tuple
 
-from mmsepvit.utils.preflight import (ConfigMismatchError, MissingInputError,
-                                      check_datasets, check_model_channels)
+from mmsepvit.cli.preflight import check_datasets, check_model_channels
+from mmsepvit.utils import ConfigMismatchError, MissingInputError
 
 
 def _assert_clear_error(code, out, *phrases):
@@ -37,6 +37,7 @@ def bad_label_workspace(shapes_workspace, tmp_path_factory):
     return root
 
 
+@pytest.mark.slow
 def test_labels_outside_the_classes_are_named(bad_label_workspace,
                                               seg_checkpoint):
     (test_code, test_out), (train_code, train_out) = run_tools([
@@ -78,6 +79,7 @@ def test_labels_outside_the_classes_are_named(bad_label_workspace,
     (['analysis/benchmark_limits.py', '--device', 'cuda:99'],
      "argument --device: 'cuda:99': this machine has"),
 ])
+@pytest.mark.slow
 def test_tools_refuse_counts_sizes_and_devices_they_cannot_use(
         command, refused, tmp_path):
     tool, *args = command
@@ -88,6 +90,7 @@ def test_tools_refuse_counts_sizes_and_devices_they_cannot_use(
     assert not list(tmp_path.iterdir())  # nothing written
 
 
+@pytest.mark.slow
 def test_unknown_cfg_options_key_is_refused(tmp_path):
     (train_code, train_out), (flops_code, flops_out) = run_tools([
         [
@@ -107,6 +110,7 @@ def test_unknown_cfg_options_key_is_refused(tmp_path):
     assert 'FLOPs' not in flops_out
 
 
+@pytest.mark.slow
 def test_empty_dataset_folders_are_named(tmp_path):
     images = tmp_path / 'data' / 'shapes' / 'ade' / 'images'
     for split in ('training', 'validation'):
@@ -161,6 +165,7 @@ def test_backbone_maps_must_fit_the_neck(config, options, message):
     assert 'model.backbone.out_indices' in str(error.value)
 
 
+@pytest.mark.slow
 def test_tools_stop_on_a_backbone_that_does_not_fit(shapes_workspace):
     code, out = run_tool(
         [TRAIN, SEG_DEMO, '--cfg-options', 'model.backbone.out_indices=[3]'],
@@ -173,6 +178,7 @@ def test_tools_stop_on_a_backbone_that_does_not_fit(shapes_workspace):
     (b'not an image', 'is not an image OpenCV can decode'),
     ('1x1', 'is 1x1 pixels; the demo needs at least 2x2'),
 ])
+@pytest.mark.slow
 def test_image_demo_names_unusable_images(content, message, tmp_path):
     image = tmp_path / 'image.png'
     if content == '1x1':

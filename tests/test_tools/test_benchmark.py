@@ -10,9 +10,9 @@ import torch
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
+from mmsepvit.analysis.benchmark import (comparison_backbones, matmul_macs,
+                                         record_matmuls)
 from mmsepvit.models import SepViT
-from mmsepvit.utils.benchmark import (comparison_backbones, matmul_macs,
-                                      record_matmuls)
 from cli_helpers import REPO, run_tool
 
 aten = torch.ops.aten
@@ -88,6 +88,7 @@ def test_inference_mode_records_the_same_products():
         lambda: model(batch))
 
 
+@pytest.mark.slow
 def test_benchmark_prints_each_backbone_against_its_limit():
     code, out = run_tool([
         'tools/analysis/benchmark_limits.py', '--dtypes', 'fp32', '--modes',

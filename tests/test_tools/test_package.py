@@ -6,10 +6,14 @@ import subprocess
 import sys
 import zipfile
 
+import pytest
 from cli_helpers import NO_WORKERS, REPO, run_tools
 from mmengine.config import Config
 
 from mmsepvit.apis import load_model_index
+
+# End to end: tool runs, exports or fresh interpreters.
+pytestmark = pytest.mark.slow
 
 USER_CONFIG = """
 _base_ = ['mmsepvit::seg/fpn_sepvit_demo_shapes.py']

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import mmcv
+import mmengine
 import pytest
 import torch
 from authors_checkpoints import CONVERTER, authors_whole_model
@@ -15,6 +16,9 @@ from cli_helpers import run_tool as _run
 from cli_helpers import run_tools
 
 from mmsepvit.apis import load_model_index
+
+# End to end: tool runs, exports or fresh interpreters.
+pytestmark = pytest.mark.slow
 
 TASKS = {
     'seg': ('configs/seg/fpn_sepvit_demo_shapes.py', [
@@ -42,8 +46,23 @@ def model_name(config):
     return names[0]
 
 
+def mmdet_offline_metrics(config, pred_file):
+    """A ``test.py --out`` dump evaluated the way mmdet documents it
+    (``tools/analysis_tools/eval_metric.py``), in the current directory."""
+    from mmdet.registry import DATASETS
+    from mmengine.config import Config
+    from mmengine.evaluator import Evaluator
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.default_scope)
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    evaluator = Evaluator(cfg.test_evaluator)
+    evaluator.dataset_meta = dataset.metainfo
+    return evaluator.offline_evaluate(mmengine.load(pred_file))
+
+
 @pytest.mark.parametrize('task', sorted(TASKS))
-def test_train_then_test(task, shapes_workspace):
+def test_train_then_test(task, shapes_workspace, monkeypatch):
     config, options, metric_names, image = TASKS[task]
     work_dir = shapes_workspace / f'work_{task}'
     code, out = _run([
@@ -60,11 +79,13 @@ def test_train_then_test(task, shapes_workspace):
     image = shapes_workspace / 'data' / 'shapes' / image
     vis_file = work_dir / 'vis.png'
     commands = [
+        # test.py and image_demo.py take the config by its model-index name,
+        # as users may write it.
         [
-            TEST, REPO / config, checkpoint, '--work-dir', work_dir, '--out',
+            TEST,
+            model_name(config), checkpoint, '--work-dir', work_dir, '--out',
             pred_file, '--cfg-options', *NO_WORKERS
         ],
-        # The config by its model-index name, as users may write it.
         [IMAGE_DEMO, image, model_name(config), checkpoint, '--out', vis_file],
     ]
     if task != 'det':  # mmdet has no test-time augmentation for masks
@@ -80,6 +101,15 @@ def test_train_then_test(task, shapes_workspace):
     for name in metric_names:
         assert f'{name}: ' in summary[0]
     assert pred_file.stat().st_size > 0
+    if task == 'det':  # what mmdet's own test.py dumps (DumpDetResults)
+        dumped = mmengine.load(pred_file)
+        assert all('gt_instances' not in d for d in dumped)
+        masks = [m for d in dumped for m in d['pred_instances']['masks']]
+        assert masks and all(set(m) == {'size', 'counts'} for m in masks)
+        monkeypatch.chdir(shapes_workspace)
+        offline = mmdet_offline_metrics(REPO / config, pred_file)
+        for name in metric_names:
+            assert f'{name}: {offline[name]:.4f}' in summary[0], offline
 
     assert demo_code == 0, demo_out[-4000:]
     vis = mmcv.imread(str(vis_file))

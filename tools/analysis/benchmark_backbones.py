@@ -26,9 +26,9 @@ import torch
 
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
-from mmsepvit.utils.benchmark import (BASELINE, add_timing_args,
-                                      comparison_backbones, median,
-                                      percentile, timed_rounds)
+from mmsepvit.analysis.benchmark import (BASELINE, comparison_backbones,
+                                         median, percentile, timed_rounds)
+from mmsepvit.cli import add_timing_args, run
 
 
 class OnnxRunner:
@@ -76,7 +76,7 @@ def timings(models, batch, iters, warmup):
          for name, model in models.items()}, iters, warmup, batch.device)
 
 
-def run(title, dense, size, batch_size, args, onnx_dir):
+def run_table(title, dense, size, batch_size, args, onnx_dir):
     torch.manual_seed(0)
     models = {
         name: build().to(args.device)
@@ -129,12 +129,12 @@ def main():
         parser.error('--backend onnxruntime runs on the CPU here; use '
                      '--device cpu.')
     with tempfile.TemporaryDirectory() as onnx_dir:
-        run('Classification backbones', False, 224, args.batch_size, args,
-            onnx_dir)
+        run_table('Classification backbones', False, 224, args.batch_size,
+                  args, onnx_dir)
         if not args.skip_dense:
-            run('Dense backbones', True, 512, args.dense_batch_size, args,
-                onnx_dir)
+            run_table('Dense backbones', True, 512, args.dense_batch_size,
+                      args, onnx_dir)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -36,12 +36,12 @@ from functools import partial
 
 import torch
 
-from mmsepvit.utils.benchmark import (BASELINE, ActivationMeter,
-                                      add_timing_args, comparison_backbones,
-                                      matmul_macs, median, record_matmuls,
-                                      square_product, time_matmuls,
-                                      timed_rounds)
-from mmsepvit.utils.cli import at_least
+from mmsepvit.analysis.benchmark import (BASELINE, ActivationMeter,
+                                         comparison_backbones, matmul_macs,
+                                         median, record_matmuls,
+                                         square_product, time_matmuls,
+                                         timed_rounds)
+from mmsepvit.cli import add_timing_args, at_least, run
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
@@ -247,4 +247,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -13,23 +13,21 @@ R-CNN graph ends after the RPN; its RoI stages run in PyTorch and need
 --checkpoint.
 """
 import argparse
-import os.path as osp
-import sys
 
 from mmengine.config import Config
 
 from mmsepvit.apis import (build_inferencer, build_model, check_image,
-                           get_config_path, save_prediction)
+                           save_prediction)
+from mmsepvit.cli import OptionError, add_config_arg, load_config, run
 from mmsepvit.deployment import OnnxRuntimeModel
 from mmsepvit.deployment.onnx_export import TWO_STAGE_DETECTOR, deploy_graph
-from mmsepvit.utils import UserError, load_checkpoint_into
+from mmsepvit.utils import load_checkpoint_into, require_file
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('image', help='image file')
-    parser.add_argument(
-        'config', help='the config (file or model name) the model came from')
+    add_config_arg(parser)
     parser.add_argument('onnx', help='the .onnx file')
     parser.add_argument(
         '--checkpoint',
@@ -49,7 +47,7 @@ def build_onnx_model(cfg: Config, args) -> OnnxRuntimeModel:
     model = build_model(cfg)
     if deploy_graph(model).kind == TWO_STAGE_DETECTOR:
         if args.checkpoint is None:
-            raise ValueError(
+            raise OptionError(
                 'this two-stage detector\'s RoI stages are not in the graph '
                 'and run in PyTorch: pass the checkpoint it was exported '
                 'from with --checkpoint.')
@@ -60,17 +58,13 @@ def build_onnx_model(cfg: Config, args) -> OnnxRuntimeModel:
 
 def main():
     args = parse_args()
-    try:
-        check_image(args.image)
-        cfg = Config.fromfile(get_config_path(args.config))
-        if not osp.isfile(args.onnx):
-            raise ValueError(f'{args.onnx} does not exist.')
-        model = build_onnx_model(cfg, args)
-        inferencer = build_inferencer(cfg, None, model=model)
-        save_prediction(inferencer, args.image, args.out, args.score_thr)
-    except (UserError, ValueError) as error:
-        sys.exit(f'Error: {error}')
+    check_image(args.image)
+    cfg = load_config(args.config)
+    require_file(args.onnx, 'ONNX model')
+    model = build_onnx_model(cfg, args)
+    inferencer = build_inferencer(cfg, None, model=model)
+    save_prediction(inferencer, args.image, args.out, args.score_thr)
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -18,27 +18,26 @@ PyTorch.
 """
 import argparse
 import os.path as osp
-import sys
 import time
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.registry import DATASETS
 
-from mmsepvit.apis import build_model, get_config_path
+from mmsepvit.apis import build_model
+from mmsepvit.cli import (OptionError, add_cfg_options_arg, add_config_arg,
+                          at_least, load_config, run)
+from mmsepvit.cli.preflight import check_model_channels
 from mmsepvit.deployment import (deploy_graph, export_onnx,
                                  inference_session)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
-from mmsepvit.utils import UserError, load_checkpoint_into
-from mmsepvit.utils.cli import at_least, check_option_keys
-from mmsepvit.utils.preflight import ConfigMismatchError, check_model_channels
-
-DENSE_DEFAULT_SHAPE = (512, 512)
+from mmsepvit.hosts import host_of
+from mmsepvit.utils import load_checkpoint_into
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config', help='config file or model name')
+    add_config_arg(parser)
     parser.add_argument(
         'checkpoint', nargs='?', help='checkpoint (default: random weights)')
     parser.add_argument('--out', required=True, help='the .onnx file')
@@ -48,18 +47,14 @@ def parse_args():
         nargs=2,
         metavar=('H', 'W'),
         help='input size of the export (default: the backbone\'s img_size '
-        'for classifiers, 512 512 otherwise)')
+        'for classifiers, 512 512 for segmentors and detectors)')
     parser.add_argument(
         '--dynamic',
         action='store_true',
         help='batch, height and width dynamic (height and width stay fixed '
         'for the ImageNet models, whose window tokens are learned per '
         'window position)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override settings in the config')
+    add_cfg_options_arg(parser)
     return parser.parse_args()
 
 
@@ -79,30 +74,18 @@ def dataset_meta(cfg: Config, checkpoint: dict) -> dict:
 def main():
     args = parse_args()
     if not args.out.endswith('.onnx'):
-        sys.exit('Error: --out must end with .onnx.')
-    try:
-        cfg = Config.fromfile(get_config_path(args.config))
-    except ValueError as error:
-        sys.exit(f'Error: {error}')
-    if args.cfg_options:
-        check_option_keys(cfg, args.cfg_options)
-        cfg.merge_from_dict(args.cfg_options)
-    try:
-        check_model_channels(cfg)
-    except ConfigMismatchError as error:
-        sys.exit(f'Error: {error}')
+        raise OptionError('--out must end with .onnx.')
+    cfg = load_config(args.config, args.cfg_options)
+    check_model_channels(cfg)
     model = build_model(cfg).eval()
     checkpoint = None
     if args.checkpoint is not None:
-        try:
-            checkpoint = load_checkpoint_into(model, args.checkpoint)
-        except UserError as error:
-            sys.exit(f'Error: {error}')
+        checkpoint = load_checkpoint_into(model, args.checkpoint)
     else:
         print('No checkpoint: exporting random weights.')
     backbone = model.backbone
-    shape = tuple(args.shape or (backbone.img_size if cfg.default_scope
-                                 == 'mmpretrain' else DENSE_DEFAULT_SHAPE))
+    shape = tuple(args.shape or host_of(cfg.default_scope).export_shape
+                  or backbone.img_size)
 
     start = time.perf_counter()
     try:
@@ -112,8 +95,8 @@ def main():
             shape,
             dynamic=args.dynamic,
             metadata=dict(dataset_meta=dataset_meta(cfg, checkpoint))).kind
-    except (ValueError, TypeError) as error:
-        sys.exit(f'Error: {error}')
+    except (ValueError, TypeError) as error:  # no export at this size
+        raise OptionError(str(error))
     seconds = time.perf_counter() - start
     size_mb = osp.getsize(args.out) / 2**20
     dynamic = ''
@@ -136,4 +119,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -7,7 +7,7 @@ import argparse
 import time
 
 from mmsepvit.demo_data import make_shapes_datasets
-from mmsepvit.utils.cli import at_least
+from mmsepvit.cli import at_least, run
 
 
 def main():
@@ -31,4 +31,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -27,13 +27,13 @@ import argparse
 import os
 import os.path as osp
 import re
-import sys
 from collections import Counter, OrderedDict
 from typing import Dict, List, Tuple
 
 import torch
 
-from mmsepvit.utils import CheckpointFileError, load_checkpoint_file
+from mmsepvit.cli import run
+from mmsepvit.utils import load_checkpoint_file, require_file
 
 # (pattern over the authors' backbone key, replacement in mmsepvit's)
 _RULES = [
@@ -153,14 +153,10 @@ def main():
     parser.add_argument('src', help='the authors\' checkpoint path')
     parser.add_argument('dst', help='where to write the converted one')
     args = parser.parse_args()
-    try:
-        # The authors' classification script also saves its argparse args.
-        checkpoint = load_checkpoint_file(
-            args.src,
-            map_location='cpu',
-            extra_safe_globals=[argparse.Namespace])
-    except (OSError, CheckpointFileError) as error:
-        sys.exit(f'Error: {error}')
+    require_file(args.src, 'checkpoint')
+    # The authors' classification script also saves its argparse args.
+    checkpoint = load_checkpoint_file(
+        args.src, map_location='cpu', extra_safe_globals=[argparse.Namespace])
     state_dict, report = convert_sepvit(checkpoint)
     os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
     tmp = args.dst + '.tmp'
@@ -171,4 +167,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    run(main)

@@ -1,4 +1,4 @@
-# The authors' ImageNet schedule (spec 5.1): AdamW lr 1e-3 at batch 1024,
+# The authors' ImageNet schedule: AdamW lr 1e-3 at batch 1024,
 # wd 0.05, 5 warm-up epochs from 1e-6, cosine to 1e-5 over 300 epochs,
 # gradient clipping at 5. timm's optimizer factory they used exempts 1-D
 # parameters (norms, biases) from weight decay.

@@ -1,4 +1,4 @@
-# The authors' COCO 1x ("PVT setting", spec 5.3): 12 epochs, steps at 8 and
+# The authors' COCO 1x ("PVT setting"): 12 epochs, steps at 8 and
 # 11, 500 warm-up iterations, AdamW.
 _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 

@@ -1,4 +1,4 @@
-# The authors' COCO 3x ("Swin setting", spec 5.3): 36 epochs, steps at 27
+# The authors' COCO 3x ("Swin setting"): 36 epochs, steps at 27
 # and 33, 500 warm-up iterations, AdamW without decay on norms and CPE.
 _base_ = 'mmdet::_base_/schedules/schedule_1x.py'
 

@@ -8,7 +8,7 @@ from typing import Iterator, List, Optional, Tuple
 import numpy as np
 import torch
 from mmengine.dist import all_gather_object, get_rank, is_main_process
-from mmengine.fileio import LocalBackend
+from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
 from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
@@ -37,6 +37,58 @@ def set_rng_state(state: dict) -> None:
     torch.set_rng_state(state['torch'])
     if 'cuda' in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state['cuda'])
+
+
+def _replace_durably(src: str, dst: str) -> None:
+    """Rename ``src`` to ``dst`` once its bytes are on disk."""
+    with open(src, 'rb') as f:
+        os.fsync(f.fileno())
+    os.replace(src, dst)
+    directory = os.open(osp.dirname(osp.abspath(dst)), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+
+
+ATOMIC_LOCAL_BACKEND = 'mmsepvit_atomic_local'
+
+
+@register_backend(ATOMIC_LOCAL_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """mmengine's local file backend whose writes survive a kill: the bytes
+    go to ``<path>.partial``, are flushed to disk and renamed over
+    ``path``, so ``path`` is always either the old file or the whole new
+    one."""
+
+    def put(self, obj: bytes, filepath) -> None:
+        super().put(obj, str(filepath) + PARTIAL_SUFFIX)
+        _replace_durably(str(filepath) + PARTIAL_SUFFIX, str(filepath))
+
+    def put_text(self, obj: str, filepath, encoding: str = 'utf-8') -> None:
+        self.put(obj.encode(encoding), filepath)
+
+
+class _DeferredRemovals:
+    """A file backend that records ``remove`` / ``rmtree`` calls instead of
+    running them, and passes everything else through."""
+
+    def __init__(self, backend):
+        self.backend = backend
+        self.pending = []
+
+    def __getattr__(self, name):
+        return getattr(self.backend, name)
+
+    def remove(self, path) -> None:
+        self.pending.append((self.backend.remove, path))
+
+    def rmtree(self, path) -> None:
+        self.pending.append((self.backend.rmtree, path))
+
+    def run(self) -> None:
+        for remove, path in self.pending:
+            remove(path)
 
 
 class _RestoreBeforeDraw:
@@ -96,18 +148,6 @@ def find_resumable_checkpoint(
     return None, passed_over
 
 
-def _replace_durably(src: str, dst: str) -> None:
-    """Rename ``src`` to ``dst`` once its bytes are on disk."""
-    with open(src, 'rb') as f:
-        os.fsync(f.fileno())
-    os.replace(src, dst)
-    directory = os.open(osp.dirname(osp.abspath(dst)), os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-
-
 @HOOKS.register_module()
 class ResumableCheckpointHook(CheckpointHook):
     """mmengine's ``CheckpointHook`` whose checkpoints survive a crash and
@@ -116,10 +156,11 @@ class ResumableCheckpointHook(CheckpointHook):
     - **Crash-proof saving.** mmengine 0.10.7 deletes the oldest checkpoint
       (``max_keep_ckpts``) before writing the new one, and writes it and
       ``last_checkpoint`` in place, so a kill in between leaves nothing to
-      resume from. Here, local checkpoints are written to
-      ``<name>.partial``, flushed to disk and renamed; then
-      ``last_checkpoint`` is replaced the same way; only then are old
-      checkpoints deleted.
+      resume from. Here mmengine's own saving runs with two changes: local
+      files are written through :class:`AtomicLocalBackend` (to
+      ``<name>.partial``, flushed to disk, renamed), and the checkpoints it
+      deletes are deleted only once the new one and ``last_checkpoint`` are
+      on disk. Other storage backends are left to mmengine.
     - **Random state.** The checkpoint carries the states of Python's,
       numpy's and PyTorch's (CPU and CUDA) random generators of every rank,
       which drop path, dropout and the data pipeline draw from; resuming
@@ -146,6 +187,9 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if (self.backend_args is None and self.file_client_args is None
+                and '://' not in str(self.out_dir or '')):
+            self.backend_args = dict(backend=ATOMIC_LOCAL_BACKEND)
         self._rng_states_to_save: Optional[list] = None
         self._rng_state_to_restore: Optional[dict] = None
         self._rng_state_before_val: Optional[dict] = None
@@ -236,45 +280,22 @@ class ResumableCheckpointHook(CheckpointHook):
     # Saving -----------------------------------------------------------------
 
     def _save_checkpoint_with_step(self, runner, step, meta):
-        # Inside validation (best checkpoints), the training stream is the
-        # state validation started from.
+        # mmengine's saving, with its deletions held back (see the class
+        # docstring); inside validation (best checkpoints), the training
+        # stream is the state validation started from.
         state = self._rng_state_before_val or get_rng_state()
         self._rng_states_to_save = all_gather_object(state)
-        if not self._saves_locally():
+        deletions = _DeferredRemovals(self.file_backend)
+        self.file_backend = deletions
+        try:
             super()._save_checkpoint_with_step(runner, step, meta)
-            return
-
-        expired = []
-        if self.max_keep_ckpts > 0 and not (self.keep_ckpt_ids and
-                                            self.keep_ckpt_ids[-1] == step):
-            if len(self.keep_ckpt_ids) == self.max_keep_ckpts:
-                expired.append(self.keep_ckpt_ids.popleft())
-            self.keep_ckpt_ids.append(step)
-            runner.message_hub.update_info('keep_ckpt_ids',
-                                           list(self.keep_ckpt_ids))
-
-        ckpt_filename = self.filename_tmpl.format(step)
-        self.last_ckpt = osp.join(self.out_dir, ckpt_filename)
-        runner.message_hub.update_info('last_ckpt', self.last_ckpt)
-        runner.save_checkpoint(
-            self.out_dir,
-            ckpt_filename + PARTIAL_SUFFIX,
-            self.file_client_args,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            backend_args=self.backend_args,
-            **self.args)
-        self._rng_states_to_save = None  # only the main process saved
+        finally:
+            self.file_backend = deletions.backend
+            self._rng_states_to_save = None  # only the main process saved
         if not is_main_process():
             return
-        _replace_durably(self.last_ckpt + PARTIAL_SUFFIX, self.last_ckpt)
+        # mmengine writes this local file in place, whatever the backend.
         last_checkpoint = osp.join(runner.work_dir, 'last_checkpoint')
-        with open(last_checkpoint + PARTIAL_SUFFIX, 'w') as f:
-            f.write(self.last_ckpt)
-        _replace_durably(last_checkpoint + PARTIAL_SUFFIX, last_checkpoint)
-        for old_step in expired:
-            path = osp.join(self.out_dir, self.filename_tmpl.format(old_step))
-            if osp.isfile(path):
-                os.remove(path)
+        with open(last_checkpoint) as f:
+            AtomicLocalBackend().put_text(f.read(), last_checkpoint)
+        deletions.run()

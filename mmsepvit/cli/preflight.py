@@ -11,7 +11,7 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from .errors import UserError
+from mmsepvit.utils import ConfigMismatchError, MissingInputError
 
 DATASET_DOCS = 'docs/dataset_prepare.md'
 # Where the configs expect the datasets DATASET_DOCS describes.
@@ -22,14 +22,6 @@ _KNOWN_DATASETS = {
     'data/shapes': 'the generated shapes data',
 }
 _SHAPES_HINT = 'Make it with: python tools/misc/make_shapes_data.py'
-
-
-class MissingInputError(UserError, FileNotFoundError):
-    """A dataset or checkpoint file named by the config does not exist."""
-
-
-class ConfigMismatchError(UserError, ValueError):
-    """Parts of the config's model do not fit together."""
 
 
 def _datasets(cfg: dict, where: str) -> Iterator[Tuple[str, dict]]:

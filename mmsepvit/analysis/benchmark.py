@@ -2,7 +2,6 @@
 """What the benchmark tools measure: interleaved timing rounds, the matrix
 products a model runs (to time them alone: the machine's ceiling for that
 model) and the activations a training step keeps for its backward pass."""
-import argparse
 import statistics
 import time
 from functools import partial
@@ -11,8 +10,6 @@ from typing import Callable, Dict, List, Tuple
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
-
-from .cli import at_least
 
 aten = torch.ops.aten
 
@@ -38,47 +35,6 @@ def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:
             'tiny', out_indices=out_indices, pad_small_map=dense),
         'Twins-SVT-S': lambda: SVT('small', out_indices=out_indices),
     }
-
-
-def available_device(text: str) -> str:
-    """An argparse ``type``: ``cpu`` or ``cuda[:N]`` present here."""
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        device = None
-    if device is None or device.type not in ('cpu', 'cuda'):
-        raise argparse.ArgumentTypeError(
-            f'expected cpu or cuda[:N], got {text!r}')
-    if device.type == 'cuda' and (device.index
-                                  or 0) >= torch.cuda.device_count():
-        raise argparse.ArgumentTypeError(
-            f'{text!r}: this machine has {torch.cuda.device_count()} CUDA '
-            f'device(s); use cpu or one of them')
-    return text
-
-
-def add_timing_args(parser: argparse.ArgumentParser) -> None:
-    """``--batch-size``, ``--dense-batch-size``, ``--iters``, ``--warmup``,
-    ``--device``: what the benchmark tools share."""
-    parser.add_argument(
-        '--batch-size',
-        type=at_least(1),
-        default=16,
-        help='batch of the 224x224 throughput rows')
-    parser.add_argument(
-        '--dense-batch-size',
-        type=at_least(1),
-        default=2,
-        help='batch of the dense throughput rows')
-    parser.add_argument(
-        '--iters', type=at_least(1), default=10, help='timed rounds')
-    parser.add_argument(
-        '--warmup', type=at_least(0), default=2, help='untimed rounds first')
-    parser.add_argument(
-        '--device',
-        type=available_device,
-        default='cpu',
-        help='cpu or cuda[:N]')
 
 
 def synchronize(device: torch.device) -> None:
