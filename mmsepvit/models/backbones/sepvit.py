@@ -405,7 +405,7 @@ class SepViT(BaseModule):
                              f'(H, W), got {img_size!r}.')
         self.in_channels = in_channels
         self.img_size = img_size
-        self.window_token = window_token
+        self.window_token_mode = window_token
         self.stage_norms = stage_norms
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
@@ -454,7 +454,7 @@ class SepViT(BaseModule):
     def accepts_any_size(self) -> bool:
         """Whether inputs of other sizes than ``img_size`` work: with every
         window-token mode but ``'per_window'``."""
-        return self.window_token != 'per_window'
+        return self.window_token_mode != 'per_window'
 
     def _parse_arch(self, arch: Union[str, dict]) -> dict:
         if isinstance(arch, str):
