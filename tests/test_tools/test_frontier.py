@@ -1,0 +1,103 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""tools/analysis/benchmark_frontier.py: which models it compares, what it
+reports of them, and the accuracy-speed front it draws."""
+import csv
+
+import mmcv
+import pytest
+from cli_helpers import REPO, run_tools
+from mmengine.config import Config
+
+from mmsepvit.analysis.frontier import (FAMILIES, default_models,
+                                        input_size, pareto_front, zoo)
+from mmsepvit.apis import load_model_index
+
+FRONTIER = str(REPO / 'tools' / 'analysis' / 'benchmark_frontier.py')
+
+
+def test_pareto_front_is_what_nothing_beats_on_both():
+    # (latency, top-1): a is fastest, c most accurate, b dominated by d,
+    # e ties d's accuracy but is slower, f equals a.
+    latencies = [10, 30, 50, 20, 25, 10]
+    top1s = [70, 75, 82, 78, 78, 70]
+    assert pareto_front(latencies, top1s) == [
+        True, False, True, True, False, True
+    ]
+
+
+def test_default_models_are_sepvit_and_the_issue_families_at_224():
+    models = default_models()
+    names = [m.name for m in models]
+    ours = {
+        name
+        for name, model in load_model_index().items()
+        if model['In Collection'] == 'SepViT' and name.endswith('_in1k')
+    }
+    assert ours <= set(names) and len(ours) == 4
+    networks = set()
+    for model in models:
+        if model.is_sepvit:
+            continue
+        config = Config.fromfile(model.config)
+        assert model.family in FAMILIES, model
+        assert 1e9 <= model.flops <= 20e9, model
+        assert input_size(config) == 224 and 'in21k' not in model.name
+        network = repr(config.model.to_dict())
+        assert network not in networks, model  # one checkpoint a network
+        networks.add(network)
+        # The best-reported checkpoint of the network.
+        same = [
+            m for m in zoo().values()
+            if m.family == model.family and m.config != model.config
+            and 'in21k' not in m.name
+            and input_size(Config.fromfile(m.config)) == 224
+            and repr(Config.fromfile(m.config).model.to_dict()) == network
+        ]
+        assert all(m.top1 <= model.top1 for m in same), (model, same)
+    for expected in ('swin-tiny', 'convnext-tiny', 'deit-small',
+                     'twins-svt-small', 'poolformer-s12', 'efficientformer-l1'):
+        assert any(n.startswith(expected) for n in names), expected
+    assert not any(n.startswith('convnext-large') for n in names)
+
+
+@pytest.mark.slow
+def test_frontier_tool_times_reports_and_draws(tmp_path):
+    out = tmp_path / 'frontier'
+    models = ['sepvit-lite_in1k', 'deit-tiny_4xb256_in1k']
+    (code, text), (ort_code, ort_text), (bad_code, bad_text) = run_tools([
+        [
+            FRONTIER, '--models', *models, '--iters', '2', '--warmup', '0',
+            '--batch-size', '2', '--out', out
+        ],
+        [
+            FRONTIER, '--models', models[0], '--backends', 'onnxruntime',
+            '--iters', '1', '--warmup', '0', '--batch-size', '2', '--out',
+            tmp_path / 'ort'
+        ],
+        [FRONTIER, '--models', 'swin-tiny', '--out', tmp_path / 'bad'],
+    ], tmp_path)
+    assert code == 0, text[-3000:]
+    assert '[1/2] sepvit-lite_in1k pytorch fp32: b1 ' in text
+    with open(out / 'frontier.csv') as f:
+        rows = list(csv.DictReader(f))
+    assert [r['model'] for r in rows] == models
+    reported = zoo()
+    for row in rows:
+        model = reported[row['model']]
+        assert float(row['top1']) == model.top1
+        assert float(row['GFLOPs']) == round(model.flops / 1e9, 2)
+        assert float(row['latency_ms']) <= float(row['latency_p90_ms'])
+        assert float(row['throughput_img_s']) > 0
+    assert rows[0]['top1_source'].startswith('reported by the authors')
+    front = pareto_front([float(r['latency_ms']) for r in rows],
+                         [float(r['top1']) for r in rows])
+    assert [r['on_front'] == 'True' for r in rows] == front
+    picture = mmcv.imread(str(out / 'frontier.png'))
+    assert picture is not None and picture.shape[1] > 500
+
+    assert ort_code == 0, ort_text[-3000:]
+    with open(tmp_path / 'ort' / 'frontier.csv') as f:
+        assert [r['backend'] for r in csv.DictReader(f)] == ['onnxruntime']
+
+    assert bad_code == 1 and 'Traceback' not in bad_text
+    assert 'did you mean swin-tiny_' in bad_text, bad_text[-2000:]

@@ -1,0 +1,247 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""Is SepViT worth it on this machine? ImageNet accuracy against speed for
+SepViT and the model zoo, per backend and dtype.
+
+    python tools/analysis/benchmark_frontier.py [--models NAME ...]
+        [--backends pytorch compiled onnxruntime] [--dtypes fp32 bf16 fp16]
+        [--device cpu|cuda] [--batch-size 16] [--iters 5] [--out DIR]
+
+For every model x backend x dtype it times the whole classifier (random
+weights: speed does not depend on them) at its test size: batch-1 latency
+(median and 90th percentile of ``--iters`` rounds) and batch-N throughput.
+Accuracy is the ImageNet-1k top-1 of the model's metafile: mmpretrain's
+for its models, the SepViT authors' reported figures for SepViT (no SepViT
+weights exist to reproduce them). Writes ``DIR/frontier.csv`` and
+``DIR/frontier.png`` (top-1 against latency, one panel per backend and
+dtype, the Pareto front drawn, SepViT in red) and prints the table.
+
+Models: names of mmsepvit's model index or mmpretrain's zoo
+(``mmpretrain.list_models()``). Default: SepViT Lite/T/S/B and mmpretrain's
+224x224 ImageNet-1k models between 1 and 20 GFLOPs of the Swin, Twins,
+PVTv2, ConvNeXt, DeiT, EfficientFormer, PoolFormer, MobileViT and
+EfficientNet families, one checkpoint per network. Models are timed one
+after the other, so a busy machine shifts their figures unevenly: rerun and
+compare, or give more ``--iters``.
+
+Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
+(``torch.compile`` with Inductor and weight freezing, whose compile time is
+printed; minutes per model on a small CPU) and ``onnxruntime`` (fp32 only:
+a static graph per batch size, CPU provider).
+"""
+import argparse
+import csv
+import os
+import os.path as osp
+import tempfile
+import time
+from contextlib import nullcontext
+
+import torch
+from mmengine.config import Config
+
+from mmsepvit.analysis.benchmark import median, percentile, timed_rounds
+from mmsepvit.analysis.frontier import (default_models, find_models,
+                                        input_size, pareto_front)
+from mmsepvit.cli import OptionError, at_least, available_device, run
+
+DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
+BACKENDS = ('pytorch', 'compiled', 'onnxruntime')
+COLUMNS = ('model', 'family', 'backend', 'dtype', 'device', 'size',
+           'batch_size', 'params_M', 'GFLOPs', 'top1', 'top1_source',
+           'latency_ms', 'latency_p90_ms', 'throughput_img_s', 'on_front')
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument(
+        '--models',
+        nargs='+',
+        help='model names (default: SepViT and the zoo set above)')
+    parser.add_argument(
+        '--backends', nargs='+', choices=BACKENDS, default=['pytorch'])
+    parser.add_argument(
+        '--dtypes', nargs='+', choices=sorted(DTYPES), default=['fp32'])
+    parser.add_argument(
+        '--device', type=available_device, default='cpu', help='cpu or '
+        'cuda[:N]')
+    parser.add_argument(
+        '--batch-size', type=at_least(2), default=16,
+        help='batch of the throughput column')
+    parser.add_argument(
+        '--iters', type=at_least(1), default=5, help='timed rounds')
+    parser.add_argument(
+        '--warmup', type=at_least(0), default=1, help='untimed rounds first')
+    parser.add_argument(
+        '--out', default='work_dirs/frontier', help='where the CSV and PNG go')
+    return parser.parse_args()
+
+
+def build_classifier(config):
+    """The classifier of a config, with fresh weights, in eval mode."""
+    from mmpretrain.apis import get_model
+    return get_model(config, pretrained=False).eval()
+
+
+def pytorch_calls(classifier, inputs, dtype, device, compiled):
+    """Callables running the classifier on each input batch."""
+    forward = classifier.forward
+    if compiled:
+        import torch._inductor.config as inductor
+        inductor.freezing = True  # fold weights into the graph: inference
+        forward = torch.compile(forward)
+    autocast = (
+        torch.autocast(device.type, dtype=dtype)
+        if dtype != torch.float32 else nullcontext())
+
+    def call(batch):
+        with torch.no_grad(), autocast:
+            return forward(batch, mode='tensor')
+
+    return {key: (lambda b=batch: call(b)) for key, batch in inputs.items()}
+
+
+def onnxruntime_calls(classifier, inputs, onnx_dir):
+    """Callables running static ONNX exports of the classifier."""
+    from mmsepvit.deployment import deploy_graph, export_module
+    from mmsepvit.deployment import inference_session
+    from mmsepvit.deployment.onnx_export import INPUT_NAME
+    calls = {}
+    for key, batch in inputs.items():
+        path = osp.join(onnx_dir, f'{key}.onnx')
+        export_module(deploy_graph(classifier), batch, path)
+        session = inference_session(path, ['CPUExecutionProvider'])
+        array = batch.numpy()
+        calls[key] = (lambda s=session, a=array: s.run(None, {INPUT_NAME: a}))
+    return calls
+
+
+def measure(model, backend, dtype_name, args):
+    """One row: the model timed in one backend and dtype."""
+    device = torch.device(args.device)
+    dtype = DTYPES[dtype_name]
+    config = Config.fromfile(model.config)
+    classifier = build_classifier(config).to(device)
+    size = input_size(config)
+    inputs = {
+        'latency': torch.randn(1, 3, size, size, device=device),
+        'throughput': torch.randn(
+            args.batch_size, 3, size, size, device=device)
+    }
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as onnx_dir:
+        if backend == 'onnxruntime':
+            calls = onnxruntime_calls(classifier, inputs, onnx_dir)
+        else:
+            calls = pytorch_calls(classifier, inputs, dtype, device,
+                                  backend == 'compiled')
+        for call in calls.values():  # compiles, if it does
+            call()
+        prepared = time.perf_counter() - start
+        times = timed_rounds(calls, args.iters, args.warmup, device)
+    return dict(
+        model=model.name,
+        family=model.family,
+        backend=backend,
+        dtype=dtype_name,
+        device=args.device,
+        size=size,
+        batch_size=args.batch_size,
+        params_M=round(model.params / 1e6, 2),
+        GFLOPs=round(model.flops / 1e9, 2),
+        top1=model.top1,
+        top1_source=model.source,
+        latency_ms=round(median(times['latency']) * 1e3, 1),
+        latency_p90_ms=round(percentile(times['latency'], 0.9) * 1e3, 1),
+        throughput_img_s=round(
+            args.batch_size / median(times['throughput']), 2)), prepared
+
+
+def mark_fronts(rows):
+    """Set ``on_front`` per panel (backend, dtype)."""
+    panels = {}
+    for row in rows:
+        panels.setdefault((row['backend'], row['dtype']), []).append(row)
+    for panel in panels.values():
+        front = pareto_front([r['latency_ms'] for r in panel],
+                             [r['top1'] for r in panel])
+        for row, on_front in zip(panel, front):
+            row['on_front'] = on_front
+    return panels
+
+
+def plot(panels, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(7 * len(panels), 6), squeeze=False)
+    for ax, ((backend, dtype), rows) in zip(axes[0], sorted(panels.items())):
+        front = sorted((r for r in rows if r['on_front']),
+                       key=lambda r: r['latency_ms'])
+        ax.step([r['latency_ms'] for r in front], [r['top1'] for r in front],
+                where='post', color='0.6', zorder=1, label='Pareto front')
+        for row in rows:
+            sepvit = row['family'] == 'SepViT'
+            ax.scatter(row['latency_ms'], row['top1'],
+                       color='tab:red' if sepvit else 'tab:blue',
+                       s=60 if sepvit else 25, zorder=2)
+            ax.annotate(row['model'].split('_')[0], (row['latency_ms'],
+                        row['top1']), fontsize=7, xytext=(3, 3),
+                        textcoords='offset points')
+        ax.set_xscale('log')
+        ax.set_xlabel(f'batch-1 latency, ms ({rows[0]["device"]})')
+        ax.set_ylabel('ImageNet-1k top-1 (%), reported')
+        ax.set_title(f'{backend} {dtype}')
+        ax.grid(alpha=0.3)
+        ax.legend(loc='lower right')
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main():
+    args = parse_args()
+    if 'onnxruntime' in args.backends and (args.device != 'cpu' or set(
+            args.dtypes) != {'fp32'}):
+        raise OptionError('--backends onnxruntime times fp32 graphs on the '
+                          'CPU here; give --device cpu --dtypes fp32, or '
+                          'leave onnxruntime out.')
+    if args.device == 'cpu' and 'fp16' in args.dtypes:
+        raise OptionError('--dtypes fp16 needs --device cuda; CPU autocast '
+                          'runs bf16.')
+    models = find_models(args.models) if args.models else default_models()
+    runs = [(m, b, d) for m in models for b in args.backends
+            for d in args.dtypes]
+    rows = []
+    print(f'{len(models)} models x {len(args.backends)} backends x '
+          f'{len(args.dtypes)} dtypes on {args.device}, '
+          f'{torch.get_num_threads()} threads')
+    for i, (model, backend, dtype) in enumerate(runs, 1):
+        row, prepared = measure(model, backend, dtype, args)
+        rows.append(row)
+        print(f'[{i}/{len(runs)}] {model.name} {backend} {dtype}: '
+              f'b1 {row["latency_ms"]} ms (p90 {row["latency_p90_ms"]}), '
+              f'b{args.batch_size} {row["throughput_img_s"]} img/s '
+              f'(ready in {prepared:.0f} s)', flush=True)
+    panels = mark_fronts(rows)
+    os.makedirs(args.out, exist_ok=True)
+    with open(osp.join(args.out, 'frontier.csv'), 'w', newline='') as f:
+        writer = csv.DictWriter(f, COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    plot(panels, osp.join(args.out, 'frontier.png'))
+    print()
+    print('| model | backend | dtype | top-1 | b1 ms (p90) | '
+          f'b{args.batch_size} img/s | GFLOPs | on front |')
+    print('|---|---|---|---|---|---|---|---|')
+    for row in sorted(rows, key=lambda r: (r['backend'], r['dtype'],
+                                           r['latency_ms'])):
+        print(f'| {row["model"]} | {row["backend"]} | {row["dtype"]} | '
+              f'{row["top1"]} | {row["latency_ms"]} '
+              f'({row["latency_p90_ms"]}) | {row["throughput_img_s"]} | '
+              f'{row["GFLOPs"]} | {"yes" if row["on_front"] else ""} |')
+    print(f'\nWrote {osp.join(args.out, "frontier.csv")} and '
+          f'{osp.join(args.out, "frontier.png")}')
+
+
+if __name__ == '__main__':
+    run(main)
