@@ -173,6 +173,7 @@ def plot(panels, path):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    from matplotlib import ticker
     fig, axes = plt.subplots(
         1, len(panels), figsize=(7 * len(panels), 6), squeeze=False)
     for ax, ((backend, dtype), rows) in zip(axes[0], sorted(panels.items())):
@@ -189,6 +190,9 @@ def plot(panels, path):
                         row['top1']), fontsize=7, xytext=(3, 3),
                         textcoords='offset points')
         ax.set_xscale('log')
+        ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ticker.ScalarFormatter())
+        ax.tick_params(axis='x', which='minor', labelsize=7)
         ax.set_xlabel(f'batch-1 latency, ms ({rows[0]["device"]})')
         ax.set_ylabel('ImageNet-1k top-1 (%), reported')
         ax.set_title(f'{backend} {dtype}')
