@@ -177,10 +177,11 @@ class ResumableCheckpointHook(CheckpointHook):
       shapes; otherwise :class:`CheckpointMismatchError` stops the run
       before any step, naming the first mismatching key and both shapes.
 
-    Exactness needs the data workers to restart the same way too: it holds
-    with and without data workers for iteration-based loops (all of
-    mmsepvit's segmentation configs) and for epoch-based loops without
-    persistent workers. With persistent workers an uninterrupted run's
+    Exactness needs the same number of threads (a product split among
+    other threads adds in another order) and data workers that restart the
+    same way: it holds with and without data workers for iteration-based
+    loops (all of mmsepvit's segmentation configs) and for epoch-based
+    loops without persistent workers. With persistent workers an uninterrupted run's
     workers go on with their random state while resumed ones are seeded
     afresh; resuming such a run says so.
     """
