@@ -25,6 +25,7 @@ def test_pareto_front_is_what_nothing_beats_on_both():
     ]
 
 
+@pytest.mark.slow  # reads every candidate config of mmpretrain's zoo
 def test_default_models_are_sepvit_and_the_issue_families_at_224():
     models = default_models()
     names = [m.name for m in models]
