@@ -140,23 +140,31 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
         'input sizes, so dense inputs of any size reuse the compiled code)')
 
 
-def add_timing_args(parser: argparse.ArgumentParser) -> None:
-    """``--batch-size``, ``--dense-batch-size``, ``--iters``, ``--warmup``,
-    ``--device``: what the benchmark tools share."""
+def add_timing_args(parser: argparse.ArgumentParser,
+                    iters: int = 10,
+                    warmup: int = 2,
+                    dense: bool = True) -> None:
+    """``--batch-size``, ``--dense-batch-size`` (if ``dense``), ``--iters``,
+    ``--warmup``, ``--device``: what the benchmark tools share, with their
+    defaults for ``--iters`` and ``--warmup``."""
     parser.add_argument(
         '--batch-size',
         type=at_least(1),
         default=16,
         help='batch of the 224x224 throughput rows')
+    if dense:
+        parser.add_argument(
+            '--dense-batch-size',
+            type=at_least(1),
+            default=2,
+            help='batch of the dense throughput rows')
     parser.add_argument(
-        '--dense-batch-size',
-        type=at_least(1),
-        default=2,
-        help='batch of the dense throughput rows')
+        '--iters', type=at_least(1), default=iters, help='timed rounds')
     parser.add_argument(
-        '--iters', type=at_least(1), default=10, help='timed rounds')
-    parser.add_argument(
-        '--warmup', type=at_least(0), default=2, help='untimed rounds first')
+        '--warmup',
+        type=at_least(0),
+        default=warmup,
+        help='untimed rounds first')
     parser.add_argument(
         '--device',
         type=available_device,

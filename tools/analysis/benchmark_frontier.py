@@ -42,7 +42,7 @@ from mmengine.config import Config
 from mmsepvit.analysis.benchmark import median, percentile, timed_rounds
 from mmsepvit.analysis.frontier import (default_models, find_models,
                                         input_size, pareto_front)
-from mmsepvit.cli import OptionError, at_least, available_device, run
+from mmsepvit.cli import OptionError, add_timing_args, run
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 BACKENDS = ('pytorch', 'compiled', 'onnxruntime')
@@ -61,16 +61,7 @@ def parse_args():
         '--backends', nargs='+', choices=BACKENDS, default=['pytorch'])
     parser.add_argument(
         '--dtypes', nargs='+', choices=sorted(DTYPES), default=['fp32'])
-    parser.add_argument(
-        '--device', type=available_device, default='cpu', help='cpu or '
-        'cuda[:N]')
-    parser.add_argument(
-        '--batch-size', type=at_least(2), default=16,
-        help='batch of the throughput column')
-    parser.add_argument(
-        '--iters', type=at_least(1), default=5, help='timed rounds')
-    parser.add_argument(
-        '--warmup', type=at_least(0), default=1, help='untimed rounds first')
+    add_timing_args(parser, iters=5, warmup=1, dense=False)
     parser.add_argument(
         '--out', default='work_dirs/frontier', help='where the CSV and PNG go')
     return parser.parse_args()
