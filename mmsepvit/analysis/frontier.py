@@ -134,10 +134,12 @@ def default_models() -> List[ZooModel]:
             best[model.name] = model
             continue
         if (model.family not in FAMILIES or 'in21k' in model.name
-                or not DEFAULT_FLOPS[0] <= model.flops <= DEFAULT_FLOPS[1]
-                or input_size(Config.fromfile(model.config)) != DEFAULT_SIZE):
+                or not DEFAULT_FLOPS[0] <= model.flops <= DEFAULT_FLOPS[1]):
             continue
-        network = repr(Config.fromfile(model.config).model.to_dict())
+        config = Config.fromfile(model.config)
+        if input_size(config) != DEFAULT_SIZE:
+            continue
+        network = repr(config.model.to_dict())
         if network not in best or best[network].top1 < model.top1:
             best[network] = model
     return sorted(best.values(), key=lambda m: (m.family, m.flops))
