@@ -112,7 +112,13 @@ def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
 
 
 def test_classifier_export_is_exact_for_any_batch(exports):
+    import onnx
     graph, session = pytorch_and_onnx(CLS_LITE, *exports['cls'])
+    # One Gelu operator per GELU (opset 20), not an Erf chain.
+    ops = [node.op_type for node in onnx.load(exports['cls'][1]).graph.node]
+    num_gelus = sum(
+        isinstance(m, torch.nn.GELU) for m in graph.modules())
+    assert ops.count('Gelu') == num_gelus and 'Erf' not in ops
     # One window token per window position: the size is fixed.
     assert session.get_inputs()[0].shape[2:] == [224, 224]
     for batch in (1, 2, 3):
