@@ -1,4 +1,4 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .backbones import SepViT
+from .backbones import SepViT, SimMIMSepViT, StageNormLayoutError
 
-__all__ = ['SepViT']
+__all__ = ['SepViT', 'SimMIMSepViT', 'StageNormLayoutError']

@@ -214,7 +214,16 @@ def state_dict_mismatches(
         another shape.
     """
     expected = model.state_dict()
-    missing = [k for k in expected if k not in state_dict]
+    # What a module fills in itself when a checkpoint lacks it (records
+    # that older checkpoints do not have) is not missing.
+    filled_in = {
+        f'{name}.{key}' if name else key
+        for name, module in model.named_modules()
+        for key in getattr(module, 'filled_in_state_keys', ())
+    }
+    missing = [
+        k for k in expected if k not in state_dict and k not in filled_in
+    ]
     unexpected = [k for k in state_dict if k not in expected]
     reshaped = [(k, tuple(state_dict[k].shape), tuple(v.shape))
                 for k, v in expected.items() if k in state_dict

@@ -14,9 +14,9 @@ from sepvit_reference import (authors_dense_backbone,
                               authors_imagenet_classifier, authors_state_dict)
 
 REPO = Path(__file__).resolve().parents[2]
-DENSE_CONFIGS = sorted(
+DENSE_CONFIGS = sorted(  # the SepViT ones, not the convnet peers
     str(p.relative_to(REPO)) for folder in ('seg', 'det')
-    for p in (REPO / 'configs' / folder).glob('*.py'))
+    for p in (REPO / 'configs' / folder).glob('*sepvit*.py'))
 ARCH_NAMES = dict(l='lite', t='tiny', s='small', b='base')
 TOLERANCE = 1e-4  # max abs difference, fp32; the maps are LayerNorm-scaled
 
@@ -93,9 +93,15 @@ def test_reference_tells_the_stage_norm_placement_apart():
     """The check that found the dense bug: with the stage norms off the main
     path, the same weights give a different network."""
     backbone, arch = _dense_backbone('configs/seg/upernet_sepvit_t_ade20k.py')
+    authors = authors_state_dict(arch, dense=True)
+    backbone.load_state_dict(backbone_part(convert(authors)), strict=True)
+    # Switched after loading: loading refuses the other layout's weights.
     backbone.stage_norms = 'outputs'
-    with pytest.raises(AssertionError):
-        assert_dense_backbone_matches(backbone, arch, (97, 131))
+    x = torch.randn(1, 3, 97, 131)
+    with torch.no_grad():
+        outs = backbone(x)
+    assert _max_abs_diff(outs, authors_dense_backbone(authors, x,
+                                                      arch)) > TOLERANCE
 
 
 def test_imagenet_checkpoint_into_dense_model_keeps_the_authors_init(
@@ -112,13 +118,18 @@ def test_imagenet_checkpoint_into_dense_model_keeps_the_authors_init(
     backbone.init_weights()
     state = backbone.state_dict()
 
+    # The dense code has zero window tokens; the layout record stays the
+    # dense model's own ('main_path'; the checkpoint's is 'outputs').
     loaded = {
         k: v
         for k, v in backbone_part(converted).items()
-        if not k.endswith('window_token')  # the dense code has zero tokens
+        if not k.endswith(('window_token', 'stage_norm_layout'))
     }
     for name, value in loaded.items():
         assert torch.equal(state[name], value), name
+    assert backbone.stage_norms == 'main_path'
+    assert int(state['stage_norm_layout']) == 0
+    assert int(backbone_part(converted)['stage_norm_layout']) == 1
     # norm3 is the ImageNet model's final norm of the same stage-4 tokens.
     assert torch.equal(state['norm3.weight'], authors['norm.weight'])
 
@@ -129,7 +140,7 @@ def test_imagenet_checkpoint_into_dense_model_keeps_the_authors_init(
         for i, j in single_window_blocks for m in ('pwa_qk', 'pwa_norm')
         for p in ('weight', 'bias')
     } | {f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')}
-    assert set(state) - set(loaded) == rest
+    assert set(state) - set(loaded) == rest | {'stage_norm_layout'}
     for name in rest:
         value = state[name]
         if name.endswith('bias'):

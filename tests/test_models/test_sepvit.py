@@ -129,7 +129,10 @@ def test_stage_norms_choose_what_the_next_stage_sees():
         torch.nn.init.normal_(getattr(main_path, f'norm{i}').bias)
     outputs = SepViT(
         SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms='outputs').eval()
-    outputs.load_state_dict(main_path.state_dict())
+    # The same weights (without the layout record, which refuses them).
+    weights = main_path.state_dict()
+    del weights['stage_norm_layout']
+    outputs.load_state_dict(weights)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
         a, b = main_path(x), outputs(x)
@@ -389,3 +392,61 @@ def test_layer_wise_lr_decay_with_mmpretrain():
         pytest.approx(0.5**(num_layers - 1))
     assert by_name['backbone.stages.3.blocks.1.attn.qkv.weight'] == \
         pytest.approx(0.5)
+
+
+def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
+    """Both layouts with four outputs have the same keys and shapes: only
+    the recorded layout tells them apart."""
+    from mmsepvit.models import StageNormLayoutError
+    torch.manual_seed(0)
+    main_path = SepViT(SMALL_ARCH, out_indices=(0, 1, 2, 3))
+    outputs = SepViT(
+        SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms='outputs')
+    assert {k: v.shape
+            for k, v in main_path.state_dict().items()} == {
+                k: v.shape
+                for k, v in outputs.state_dict().items()
+            }
+    with pytest.raises(StageNormLayoutError, match="stage_norms='main_path'"):
+        outputs.load_state_dict(main_path.state_dict())
+    with pytest.raises(StageNormLayoutError, match="stage_norms='outputs'"):
+        main_path.load_state_dict(outputs.state_dict(), strict=False)
+    # The authors' hand-off: an ImageNet model (its final norm alone) into
+    # the dense one; the norm and every weight they share load.
+    imagenet = SepViT(SMALL_ARCH, **IMAGENET_MODE)
+    main_path.load_state_dict(imagenet.state_dict(), strict=False)
+    assert torch.equal(main_path.norm3.weight, imagenet.norm3.weight)
+    assert int(main_path.stage_norm_layout) == 0  # its own, not 'outputs'
+    # A checkpoint that does not record its layout loads as before.
+    unrecorded = outputs.state_dict()
+    del unrecorded['stage_norm_layout']
+    main_path.load_state_dict(unrecorded)
+    from mmsepvit.utils import check_state_dict_fits
+    check_state_dict_fits(main_path, unrecorded, 'An older checkpoint')
+
+
+def test_the_layout_is_checked_where_users_load_checkpoints(
+        seg_checkpoint, shapes_workspace):
+    """A seg demo checkpoint ('main_path') given to the same config with
+    stage_norms='outputs': through Pretrained init and tools/test.py."""
+    from cli_helpers import NO_WORKERS, SEG_DEMO, TEST, run_tool
+    from mmengine.config import Config
+
+    from mmsepvit.apis import build_model
+    from mmsepvit.models import StageNormLayoutError
+    cfg = Config.fromfile(SEG_DEMO)
+    cfg.model.backbone.update(
+        stage_norms='outputs',
+        init_cfg=dict(
+            type='Pretrained',
+            checkpoint=str(seg_checkpoint),
+            prefix='backbone.'))
+    with pytest.raises(StageNormLayoutError, match='trained on normalised'):
+        build_model(cfg).init_weights()
+    code, out = run_tool([
+        TEST, SEG_DEMO, seg_checkpoint, '--cfg-options',
+        "model.backbone.stage_norms=outputs", *NO_WORKERS
+    ], shapes_workspace)
+    assert code == 1, out[-2000:]
+    assert "Error: This checkpoint was trained with stage_norms='main_path'" \
+        in out and 'Traceback' not in out

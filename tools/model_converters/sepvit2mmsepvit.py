@@ -33,6 +33,7 @@ from typing import Dict, List, Tuple
 import torch
 
 from mmsepvit.cli import run
+from mmsepvit.models import SepViT
 from mmsepvit.utils import load_checkpoint_file, require_file
 
 # (pattern over the authors' backbone key, replacement in mmsepvit's)
@@ -127,6 +128,9 @@ def convert_sepvit(
             value = value.reshape(-1, value.shape[-1])
         converted[new_key] = value
         report['converted'].append(key)
+    # The authors' dense code keeps its stage norms on the main path.
+    converted[BACKBONE + 'stage_norm_layout'] = torch.tensor(
+        SepViT.stage_norm_modes.index('main_path' if dense else 'outputs'))
     return converted, report
 
 

@@ -1,4 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .sepvit import SepViT
+from .sepvit import SepViT, StageNormLayoutError
+from .simmim_sepvit import SimMIMSepViT
 
-__all__ = ['SepViT']
+__all__ = ['SepViT', 'SimMIMSepViT', 'StageNormLayoutError']

@@ -2,7 +2,7 @@
 import itertools
 import math
 import operator
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -15,8 +15,15 @@ from mmengine.utils import to_2tuple
 from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.registry import MODELS
+from mmsepvit.utils import CheckpointMismatchError
 from ..utils import (ConditionalPositionEncoding, GELURecomputingFFN,
                      SeparableSelfAttention)
+
+
+class StageNormLayoutError(CheckpointMismatchError):
+    """A checkpoint trained with its stage norms in another place than the
+    model's (``stage_norms``), whose weights would load without error and
+    compute something else."""
 
 
 def _is_int(value) -> bool:
@@ -174,15 +181,25 @@ class SepViTStage(BaseModule):
         ])
         self.pos_block = ConditionalPositionEncoding(embed_dims)
 
-    def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, Tuple[int]]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        embedding_filter: Optional[Callable] = None
+    ) -> Tuple[torch.Tensor, Tuple[int]]:
         """
         Args:
             x (Tensor): A map of shape ``(B, C_in, H_in, W_in)``.
+            embedding_filter (Callable, optional): Applied to the patch
+                embeddings before the blocks, ``(tokens, hw_shape) ->
+                tokens`` (SimMIM puts its mask tokens in here).
+                Defaults to None.
 
         Returns:
             tuple: Tokens ``(B, H*W, C)`` and the map size ``(H, W)``.
         """
         x, hw_shape = self.patch_embed(x)
+        if embedding_filter is not None:
+            x = embedding_filter(x, hw_shape)
         x = self.pos_drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, hw_shape)
@@ -349,6 +366,9 @@ class SepViT(BaseModule):
     group_window_size = 14
     grouped_stages = (1, 2)
     stage_norm_modes = ('main_path', 'outputs')
+    # Checkpoints without the layout record load as this model's layout
+    # (see _check_stage_norm_layout); the fit check does not ask for it.
+    filled_in_state_keys = ('stage_norm_layout', )
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -449,6 +469,11 @@ class SepViT(BaseModule):
         for i in normed_stages:
             self.add_module(f'norm{i}',
                             build_norm_layer(norm_cfg, self.embed_dims[i])[1])
+        # Saved with the weights: both layouts can have the same keys and
+        # shapes, so only this tells them apart when a checkpoint loads.
+        self.register_buffer(
+            'stage_norm_layout',
+            torch.tensor(self.stage_norm_modes.index(stage_norms)))
 
     @property
     def accepts_any_size(self) -> bool:
@@ -533,6 +558,45 @@ class SepViT(BaseModule):
             parsed.append(stage)
         return sorted(parsed)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # A SimMIM checkpoint's mask token only served pretraining
+        # (SimMIMSepViT): dropped, so that such a checkpoint loads strictly.
+        if not hasattr(self, 'mask_token'):
+            state_dict.pop(prefix + 'mask_token', None)
+        self._check_stage_norm_layout(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _check_stage_norm_layout(self, state_dict, prefix):
+        """Refuse weights trained with the stage norms elsewhere, but for
+        the authors' hand-off: an ImageNet checkpoint (``'outputs'``, the
+        final norm alone) into the dense model (``'main_path'``).
+
+        A checkpoint that does not record its layout (converted by an older
+        mmsepvit or written by hand) is taken as this model's. The model's
+        record stays its own layout whatever loads.
+        """
+        key = prefix + 'stage_norm_layout'
+        recorded = state_dict.get(key, self.stage_norm_layout)
+        state_dict[key] = self.stage_norm_layout.clone()
+        theirs = self.stage_norm_modes[int(recorded)]
+        if theirs == self.stage_norms:
+            return
+        inner_norms = [
+            f'norm{i}' for i in range(self.num_stages - 1)
+            if f'{prefix}norm{i}.weight' in state_dict
+        ]
+        if theirs == 'outputs' and not inner_norms:
+            return
+        trained, given = ('normalised', 'raw') if theirs == 'main_path' \
+            else ('raw', 'normalised')
+        raise StageNormLayoutError(
+            f'This checkpoint was trained with stage_norms={theirs!r} and '
+            f'the model has stage_norms={self.stage_norms!r}: its weights '
+            f'fit by name and shape, but the stages after the first were '
+            f'trained on {trained} maps and would get {given} ones. Set '
+            f'stage_norms={theirs!r} in the backbone\'s config to use these '
+            f'weights.')
+
     def init_weights(self):
         # The authors initialise every weight, then load a checkpoint over
         # it: what the checkpoint lacks keeps their init, not PyTorch's.
@@ -558,6 +622,15 @@ class SepViT(BaseModule):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        return self._forward_stages(x)
+
+    def _forward_stages(
+            self,
+            x: torch.Tensor,
+            stem_filter: Optional[Callable] = None
+    ) -> Tuple[torch.Tensor, ...]:
+        """The maps of ``out_indices``; ``stem_filter`` is the first
+        stage's ``embedding_filter``, see :meth:`SepViTStage.forward`."""
         if x.dim() != 4 or x.size(1) != self.in_channels:
             raise ValueError(
                 f'SepViT expects images of shape (B, {self.in_channels}, H, '
@@ -565,7 +638,7 @@ class SepViT(BaseModule):
         main_path_norms = self.stage_norms == 'main_path'
         outs = []
         for i, stage in enumerate(self.stages):
-            x, hw_shape = stage(x)
+            x, hw_shape = stage(x, stem_filter if i == 0 else None)
             if main_path_norms:
                 x = getattr(self, f'norm{i}')(x)
             if i in self.out_indices:

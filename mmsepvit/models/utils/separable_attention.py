@@ -1,4 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import math
 from typing import Optional, Tuple
 
 import torch
@@ -22,6 +23,41 @@ def window_grid(hw_shape: Tuple[int, int],
     """
     return ((hw_shape[0] + window_size - 1) // window_size,
             (hw_shape[1] + window_size - 1) // window_size)
+
+
+def resample_window_tokens(tokens: torch.Tensor,
+                           grid: Tuple[int, int]) -> torch.Tensor:
+    """Per-window tokens learned on one window grid, resampled to ``grid``.
+
+    Bicubic interpolation of the tokens laid out on their grid, as
+    position embeddings are resampled for another input size (mmpretrain's
+    ``resize_pos_embed``, timm's ``resample_abs_pos_embed``). A square
+    number of tokens is taken as a square grid; any other number as the
+    grid of ``grid``'s aspect ratio that holds it.
+
+    Args:
+        tokens (Tensor): ``(n, C)`` tokens in raster order of their grid.
+        grid (tuple[int, int]): The window grid ``(h, w)`` wanted.
+
+    Returns:
+        Tensor: ``(h * w, C)`` tokens; ``tokens`` itself if it already has
+        ``h * w``.
+    """
+    num_tokens, channels = tokens.shape
+    if num_tokens == grid[0] * grid[1]:
+        return tokens
+    rows = math.isqrt(num_tokens)
+    if rows * rows != num_tokens:
+        rows = max(1, round(math.sqrt(num_tokens * grid[0] / grid[1])))
+    if num_tokens % rows != 0:
+        raise ValueError(
+            f'Cannot lay {num_tokens} window tokens out on a grid of the '
+            f'aspect ratio of {grid[0]}x{grid[1]}: resample them to that '
+            f'grid by hand, or fine-tune at the size they were learned at.')
+    source = tokens.t().reshape(1, channels, rows, num_tokens // rows)
+    resampled = F.interpolate(
+        source.float(), size=grid, mode='bicubic', align_corners=False)
+    return resampled.reshape(channels, -1).t().to(tokens.dtype)
 
 
 class SeparableSelfAttention(BaseModule):
@@ -120,10 +156,10 @@ class SeparableSelfAttention(BaseModule):
         self.window_size = window_size
         self.window_token_mode = window_token
         self.attn_drop = attn_drop
-        num_windows = None
+        num_windows = self.grid = None
         if input_resolution is not None:
-            grid = window_grid(input_resolution, window_size)
-            num_windows = grid[0] * grid[1]
+            self.grid = window_grid(input_resolution, window_size)
+            num_windows = self.grid[0] * self.grid[1]
         self.with_pwa = single_window_pwa or num_windows > 1
 
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
@@ -139,6 +175,17 @@ class SeparableSelfAttention(BaseModule):
             self.pwa_qk = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # Per-window tokens learned at another input size (a SimMIM
+        # checkpoint at 192, an ImageNet one fine-tuned at 384) fit after
+        # resampling to this module's window grid.
+        key = prefix + 'window_token'
+        if (self.window_token_mode == 'per_window' and key in state_dict
+                and state_dict[key].dim() == 2):
+            state_dict[key] = resample_window_tokens(state_dict[key],
+                                                     self.grid)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor,
                 hw_shape: Tuple[int, int]) -> torch.Tensor:
