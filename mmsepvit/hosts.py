@@ -30,6 +30,8 @@ class HostToolbox:
         scope (str): Its registry scope, the configs' ``default_scope``.
         package (str): Its distribution name on PyPI.
         config_folder (str): Our configs for it, under ``configs/``.
+        pretraining_folder (str, optional): Our self-supervised pretraining
+            configs for it, under ``configs/``; None: it has none.
         task (str): The model-index task of those configs.
         dataset (str): The model-index dataset of the full-size configs.
         flops_shape (tuple[int, int], optional): Default input (H, W) for
@@ -79,6 +81,13 @@ class HostToolbox:
     tta_meta_keys: Tuple[str, ...] = ()
     inferencer_kwargs: dict = field(default_factory=dict)
     num_classes_keys: Tuple[str, ...] = ()
+    pretraining_folder: Optional[str] = None
+
+    @property
+    def config_folders(self) -> Tuple[str, ...]:
+        """Its folders under ``configs/``, the task's first."""
+        return (self.config_folder, ) + ((self.pretraining_folder, )
+                                         if self.pretraining_folder else ())
 
     def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
         inferencer_class = resolve(self.inferencer)
@@ -122,7 +131,8 @@ HOSTS = {
             show_flag='enable',
             show_dir_key='default_hooks.visualization.out_dir',
             default_tta_model=dict(type='AverageClsScoreTTA'),
-            num_classes_keys=('head.num_classes', )),
+            num_classes_keys=('head.num_classes', ),
+            pretraining_folder='selfsup'),
         HostToolbox(
             scope='mmseg',
             package='mmsegmentation',

@@ -86,12 +86,15 @@ def check_datasets(cfg: Config, loaders: Sequence[str]) -> None:
                    f'Prepare {name} as {DATASET_DOCS} describes, or point '
                    f'the config at your copy with --cfg-options '
                    f'{where}.data_root=/path/to/it.')
-            for field, path in _dataset_paths(dataset):
+            paths = list(_dataset_paths(dataset))
+            for field, path in paths:
                 if not osp.exists(path):
                     raise MissingInputError(
                         f'Dataset not found: {path!r} ({where}.{field}) does '
                         f'not exist.\n{how}')
-                if field != 'data_root' and not _holds_a_file(path):
+                # A data_root alone holds the files (a folder of images).
+                if ((field != 'data_root' or len(paths) == 1)
+                        and not _holds_a_file(path)):
                     raise MissingInputError(
                         f'Dataset is empty: {path!r} ({where}.{field}) '
                         f'exists but holds no files.\n{how}')

@@ -44,18 +44,18 @@ def test_every_config_is_listed_once_under_its_name():
 def test_index_imports_one_metafile_per_host_toolbox():
     index = load(str(REPO / 'model-index.yml'))
     assert index['Import'] == [
-        f'configs/{host.config_folder}/metafile.yml'
-        for host in HOSTS.values()
+        f'configs/{folder}/metafile.yml' for host in HOSTS.values()
+        for folder in host.config_folders
     ]
     for host in HOSTS.values():
-        metafile = load(str(REPO / 'configs' / host.config_folder /
-                            'metafile.yml'))
-        collection, = metafile['Collections']
-        assert (REPO / collection['README']).is_file()
-        for model in metafile['Models']:
-            assert 'Weights' not in model  # none trained yet
-            for result in model.get('Results', []):
-                assert result['Task'] == host.task
+        for folder in host.config_folders:
+            metafile = load(str(REPO / 'configs' / folder / 'metafile.yml'))
+            collection, = metafile['Collections']
+            assert (REPO / collection['README']).is_file()
+            for model in metafile['Models']:
+                assert 'Weights' not in model  # none trained yet
+                for result in model.get('Results', []):
+                    assert result['Task'] == host.task
 
 
 @pytest.mark.slow
@@ -71,25 +71,24 @@ def test_params_and_flops_are_what_get_flops_counts():
         assert metadata['FLOPs'] == counted[key].flops, config
 
 
-def _readme_rows(host):
-    """{config path: (params M, FLOPs G)} from configs/<task>/README.md."""
-    text = (REPO / 'configs' / host.config_folder / 'README.md').read_text()
+def _readme_rows(folder):
+    """{config path: (params M, FLOPs G)} from configs/<folder>/README.md."""
+    text = (REPO / 'configs' / folder / 'README.md').read_text()
     rows = {}
     for line in text.splitlines():
         config = re.search(r'\]\((\w+\.py)\)', line)
         if line.startswith('|') and config:
             cells = [c.strip() for c in line.strip('|').split('|')]
-            rows[f'configs/{host.config_folder}/{config.group(1)}'] = (
-                float(cells[1]), float(cells[2]))
+            rows[f'configs/{folder}/{config.group(1)}'] = (float(cells[1]),
+                                                          float(cells[2]))
     return rows
 
 
 def test_readme_tables_say_what_the_metafiles_say():
-    for host in HOSTS.values():
-        rows = _readme_rows(host)
-        configs = [
-            str(c) for c in CONFIGS if c.parts[1] == host.config_folder
-        ]
+    folders = [f for host in HOSTS.values() for f in host.config_folders]
+    for folder in folders:
+        rows = _readme_rows(folder)
+        configs = [str(c) for c in CONFIGS if c.parts[1] == folder]
         assert sorted(rows) == configs
         for config, (params, flops) in rows.items():
             metadata = MODELS[expected_name(Path(config))]['Metadata']

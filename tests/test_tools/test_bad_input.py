@@ -123,6 +123,18 @@ def test_empty_dataset_folders_are_named(tmp_path):
                         'make_shapes_data.py')
 
 
+def test_an_empty_folder_of_unlabeled_images_is_named(tmp_path):
+    """SimMIM's small-data recipe reads a folder of images, no labels."""
+    (tmp_path / 'images').mkdir()
+    config = str(REPO / 'configs' / 'selfsup' /
+                 'simmim_sepvit_lite_small_data.py')
+    code, out = run_tool([TRAIN, config],
+                         tmp_path,
+                         SIMMIM_IMAGES=str(tmp_path / 'images'))
+    _assert_clear_error(code, out, 'Dataset is empty',
+                        f"'{tmp_path / 'images'}'")
+
+
 def test_dataset_messages_name_what_is_missing():
     cfg = Config(
         dict(

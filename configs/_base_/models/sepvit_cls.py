@@ -1,18 +1,9 @@
-# SepViT image classifier as the authors' ImageNet model: learned window
-# token per window position at 224, no pointwise attention in blocks whose
-# window covers the whole map, no norms between stages, and LayerNorm ->
-# average pooling -> linear head.
-custom_imports = dict(imports=['mmsepvit'], allow_failed_imports=False)
+# SepViT image classifier as the authors' ImageNet model: their ImageNet
+# backbone, then LayerNorm -> average pooling -> linear head.
+_base_ = './sepvit_imagenet_backbone.py'
 model = dict(
     type='ImageClassifier',
-    backbone=dict(
-        type='mmsepvit.SepViT',
-        arch='tiny',
-        img_size=224,
-        window_token='per_window',
-        single_window_pwa=False,
-        stage_norms='outputs',
-        drop_path_rate=0.2),
+    backbone=dict(_base_.sepvit_imagenet_backbone, drop_path_rate=0.2),
     neck=dict(type='GlobalAveragePooling'),
     head=dict(
         type='LinearClsHead',

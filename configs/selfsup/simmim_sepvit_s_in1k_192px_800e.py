@@ -1,0 +1,3 @@
+# simmim_sepvit_t_in1k_192px_800e.py with SepViT-S.
+_base_ = './simmim_sepvit_t_in1k_192px_800e.py'
+model = dict(backbone=dict(arch='s'), neck=dict(in_channels=768))
