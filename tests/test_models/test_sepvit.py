@@ -421,6 +421,9 @@ def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
     unrecorded = outputs.state_dict()
     del unrecorded['stage_norm_layout']
     main_path.load_state_dict(unrecorded)
+    with pytest.raises(StageNormLayoutError, match='valid records are 0..1'):
+        main_path.load_state_dict(
+            dict(unrecorded, stage_norm_layout=torch.tensor(7)))
     from mmsepvit.utils import check_state_dict_fits
     check_state_dict_fits(main_path, unrecorded, 'An older checkpoint')
 
@@ -429,7 +432,7 @@ def test_the_layout_is_checked_where_users_load_checkpoints(
         seg_checkpoint, shapes_workspace):
     """A seg demo checkpoint ('main_path') given to the same config with
     stage_norms='outputs': through Pretrained init and tools/test.py."""
-    from cli_helpers import NO_WORKERS, SEG_DEMO, TEST, run_tool
+    from cli_helpers import NO_WORKERS, SEG_DEMO, TEST, TRAIN, run_tool
     from mmengine.config import Config
 
     from mmsepvit.apis import build_model
@@ -443,10 +446,13 @@ def test_the_layout_is_checked_where_users_load_checkpoints(
             prefix='backbone.'))
     with pytest.raises(StageNormLayoutError, match='trained on normalised'):
         build_model(cfg).init_weights()
-    code, out = run_tool([
-        TEST, SEG_DEMO, seg_checkpoint, '--cfg-options',
-        "model.backbone.stage_norms=outputs", *NO_WORKERS
-    ], shapes_workspace)
-    assert code == 1, out[-2000:]
-    assert "Error: This checkpoint was trained with stage_norms='main_path'" \
-        in out and 'Traceback' not in out
+    for args in ([TEST, SEG_DEMO, seg_checkpoint, '--cfg-options'],
+                 [TRAIN, SEG_DEMO, '--cfg-options',
+                  f'load_from={seg_checkpoint}']):
+        code, out = run_tool(
+            [*args, 'model.backbone.stage_norms=outputs', *NO_WORKERS],
+            shapes_workspace)
+        assert code == 1, out[-2000:]
+        assert ("Error: This checkpoint was trained with "
+                "stage_norms='main_path'") in out and 'Traceback' not in out
+        assert 'Iter(train)' not in out

@@ -249,7 +249,11 @@ class SepViT(BaseModule):
       ``out_indices`` returns. With ``'outputs'`` only the returned maps are
       normalised, each by its own ``norm{i}``, and the next stage sees the
       map before the norm; the ImageNet classifier returns stage 4 alone, and
-      ``norm3`` is the authors' final LayerNorm before pooling.
+      ``norm3`` is the authors' final LayerNorm before pooling. The layout
+      is saved with the weights (the buffer ``stage_norm_layout``), and a
+      checkpoint of the other layout is refused when it loads
+      (:class:`StageNormLayoutError`), but for an ImageNet checkpoint
+      (``'outputs'``, ``norm3`` alone) loaded into the dense model.
 
     Inputs of any size work: each block zero-pads its map on the right and
     bottom to whole windows and crops the result, as the authors' dense code
@@ -578,13 +582,16 @@ class SepViT(BaseModule):
         key = prefix + 'stage_norm_layout'
         recorded = state_dict.get(key, self.stage_norm_layout)
         state_dict[key] = self.stage_norm_layout.clone()
+        if not 0 <= int(recorded) < len(self.stage_norm_modes):
+            raise StageNormLayoutError(
+                f'This checkpoint records stage_norm_layout={int(recorded)}; '
+                f'valid records are 0..{len(self.stage_norm_modes) - 1} for '
+                f'{self.stage_norm_modes}.')
         theirs = self.stage_norm_modes[int(recorded)]
         if theirs == self.stage_norms:
             return
-        inner_norms = [
-            f'norm{i}' for i in range(self.num_stages - 1)
-            if f'{prefix}norm{i}.weight' in state_dict
-        ]
+        inner_norms = any(f'{prefix}norm{i}.weight' in state_dict
+                          for i in range(self.num_stages - 1))
         if theirs == 'outputs' and not inner_norms:
             return
         trained, given = ('normalised', 'raw') if theirs == 'main_path' \
