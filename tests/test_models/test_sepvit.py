@@ -428,6 +428,7 @@ def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
     check_state_dict_fits(main_path, unrecorded, 'An older checkpoint')
 
 
+@pytest.mark.slow
 def test_the_layout_is_checked_where_users_load_checkpoints(
         seg_checkpoint, shapes_workspace):
     """A seg demo checkpoint ('main_path') given to the same config with
