@@ -36,6 +36,11 @@ def mask_generator_cfg(cfg: Config) -> dict:
         f'configs/selfsup/simmim_sepvit_lite_small_data.py.')
 
 
+def _as_image(pixels: torch.Tensor) -> np.ndarray:
+    """``(3, H, W)`` RGB values -> ``(H, W, 3)`` ``uint8``."""
+    return pixels.clamp(0, 255).round().byte().permute(1, 2, 0).cpu().numpy()
+
+
 @torch.no_grad()
 def reconstruct(model: nn.Module, cfg: Config, images: Sequence[str],
                 seed: int = 0) -> List[Reconstruction]:
@@ -63,7 +68,6 @@ def reconstruct(model: nn.Module, cfg: Config, images: Sequence[str],
     preprocessor = model.data_preprocessor
     mean = preprocessor.mean.view(3, 1, 1)
     std = preprocessor.std.view(3, 1, 1)
-    stride = model.backbone.strides[0]
     model.eval()
     results = []
     for i, image in enumerate(images):
@@ -77,16 +81,14 @@ def reconstruct(model: nn.Module, cfg: Config, images: Sequence[str],
                 inputs=torch.from_numpy(bgr).permute(2, 0, 1)[None],
                 data_samples=None))['inputs']
         prediction = model.neck(model.backbone(inputs, mask)[0])
-        pixel_mask = mask.repeat_interleave(stride, 1).repeat_interleave(
-            stride, 2)[0].bool()
+        pixel_mask = model.backbone.pixel_mask(mask,
+                                               inputs.shape[2:])[0].bool()
         original = inputs[0] * std + mean
         reconstructed = torch.where(pixel_mask, prediction[0] * std + mean,
                                     original)
         masked = original.masked_fill(pixel_mask, MASK_GREY)
-        as_image = (lambda t: t.clamp(0, 255).round().byte().permute(
-            1, 2, 0).cpu().numpy())
         results.append(
             Reconstruction(
-                as_image(original), as_image(masked), as_image(reconstructed),
-                pixel_mask.cpu().numpy()))
+                _as_image(original), _as_image(masked),
+                _as_image(reconstructed), pixel_mask.cpu().numpy()))
     return results

@@ -52,6 +52,14 @@ class SimMIMSepViT(SepViT):
         # SimMIM's init of its mask token.
         nn.init.trunc_normal_(self.mask_token, std=.02)
 
+    def pixel_mask(self, mask: torch.Tensor,
+                   size: Tuple[int, int]) -> torch.Tensor:
+        """The token mask ``(B, h, w)`` of the stem's grid as a pixel mask
+        ``(B, H, W)`` of images of ``size`` ``(H, W)``."""
+        stride = self.strides[0]
+        return mask.repeat_interleave(stride, 1).repeat_interleave(
+            stride, 2)[:, :size[0], :size[1]]
+
     def forward(self, x: torch.Tensor,
                 mask: Optional[torch.Tensor] = None
                 ) -> Tuple[torch.Tensor, ...]:
@@ -75,9 +83,7 @@ class SimMIMSepViT(SepViT):
                 f'token: a mask of shape {(x.size(0), *grid)} for images '
                 f'{tuple(x.shape)}, got {tuple(mask.shape)}.')
         mask = mask.to(x.dtype)
-        hidden_pixels = mask.repeat_interleave(stride, 1).repeat_interleave(
-            stride, 2)[:, :x.size(2), :x.size(3)]
-        x = x * (1 - hidden_pixels.unsqueeze(1))
+        x = x * (1 - self.pixel_mask(mask, x.shape[2:]).unsqueeze(1))
 
         def put_mask_tokens(tokens, hw_shape):
             weight = mask.flatten(1).unsqueeze(-1)
