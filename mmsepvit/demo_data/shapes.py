@@ -13,12 +13,16 @@ Layouts written under ``root``::
                                                 2.. the shape classes
     coco/{train2017,val2017}/*.jpg              the same scenes,
     coco/annotations/instances_{train,val}2017.json   boxes and polygons
+
+:func:`make_crowded_shapes_dataset` writes the COCO layout alone with
+crowded scenes: many small shapes that may touch, in larger images (the
+hard detection case of issue #22).
 """
 import json
 import os
 import os.path as osp
 import shutil
-from typing import Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -64,23 +68,35 @@ def _polygon(rng: np.random.Generator, label: int, center: np.ndarray,
     return center + radius * points @ rotation.T
 
 
+# Scenes of the demo datasets: one to four large shapes, 2 px apart.
+DEMO_SCENES = dict(shape_counts=(1, 4), radius_range=(0.1, 0.22), gap=2.)
+# Crowded scenes: 15 to 40 shapes of 8 to 23 px circumradius at 384 px
+# (most are COCO "small" objects), allowed to touch.
+CROWDED_SCENES = dict(
+    shape_counts=(15, 40), radius_range=(0.02, 0.06), gap=0.)
+
+
 def _scene(rng: np.random.Generator,
            size: int,
            num_shapes: int,
-           label: Optional[int] = None
+           label: Optional[int] = None,
+           radius_range: Tuple[float, float] = DEMO_SCENES['radius_range'],
+           gap: float = DEMO_SCENES['gap']
            ) -> Tuple[np.ndarray, List[Tuple[int, np.ndarray]]]:
     """An image with up to ``num_shapes`` non-overlapping shapes, all of
-    class ``label`` if given, else of random classes."""
+    class ``label`` if given, else of random classes; circumradii are
+    ``radius_range`` times ``size``, and circumcircles stay ``gap`` pixels
+    apart (0: shapes may touch)."""
     image = _texture(rng, size)
     shapes: List[Tuple[int, np.ndarray]] = []
     placed: List[Tuple[np.ndarray, float]] = []
     for _ in range(num_shapes * 20):
         if len(shapes) == num_shapes:
             break
-        radius = rng.uniform(0.1, 0.22) * size
+        radius = rng.uniform(*radius_range) * size
         center = rng.uniform(radius, size - radius, 2)
         if any(
-                np.linalg.norm(center - c) < radius + r + 2
+                np.linalg.norm(center - c) < radius + r + gap
                 for c, r in placed):
             continue
         shape_label = int(rng.integers(len(SHAPE_CLASSES))) \
@@ -105,20 +121,33 @@ def _write_imagenet(rng, root: str, split: str, num: int, size: int) -> None:
         cv2.imwrite(osp.join(folder, f'{split}_{i:05d}.png'), image)
 
 
-def _write_dense(rng, root: str, ade_split: str, coco_split: str, num: int,
-                 size: int) -> None:
-    ade_img = osp.join(root, 'ade', 'images', ade_split)
-    ade_ann = osp.join(root, 'ade', 'annotations', ade_split)
+def _write_dense(rng,
+                 root: str,
+                 ade_split: Optional[str],
+                 coco_split: str,
+                 num: int,
+                 size: int,
+                 shape_counts: Tuple[int, int],
+                 radius_range: Tuple[float, float],
+                 gap: float) -> None:
+    """Scenes of ``shape_counts`` (inclusive range) shapes in the COCO
+    layout, and in the ADE20K one unless ``ade_split`` is None."""
     coco_img = osp.join(root, 'coco', coco_split)
     coco_ann = osp.join(root, 'coco', 'annotations')
-    for folder in (ade_img, ade_ann, coco_img, coco_ann):
+    folders = [coco_img, coco_ann]
+    if ade_split is not None:
+        ade_img = osp.join(root, 'ade', 'images', ade_split)
+        ade_ann = osp.join(root, 'ade', 'annotations', ade_split)
+        folders += [ade_img, ade_ann]
+    for folder in folders:
         os.makedirs(folder, exist_ok=True)
     images: List[Dict] = []
     annotations: List[Dict] = []
     for i in range(num):
-        image, shapes = _scene(rng, size, int(rng.integers(1, 5)))
+        num_shapes = int(rng.integers(shape_counts[0], shape_counts[1] + 1))
+        image, shapes = _scene(
+            rng, size, num_shapes, radius_range=radius_range, gap=gap)
         name = f'{coco_split}_{i:05d}'
-        cv2.imwrite(osp.join(ade_img, name + '.jpg'), image)
         cv2.imwrite(osp.join(coco_img, name + '.jpg'), image)
         seg_map = np.ones((size, size), np.uint8)  # 1 = background
         images.append(
@@ -141,7 +170,9 @@ def _write_dense(rng, root: str, ade_split: str, coco_split: str, num: int,
                     area=area,
                     segmentation=[polygon.reshape(-1).round(2).tolist()],
                     iscrowd=0))
-        cv2.imwrite(osp.join(ade_ann, name + '.png'), seg_map)
+        if ade_split is not None:
+            cv2.imwrite(osp.join(ade_img, name + '.jpg'), image)
+            cv2.imwrite(osp.join(ade_ann, name + '.png'), seg_map)
     categories = [
         dict(id=i + 1, name=name) for i, name in enumerate(SHAPE_CLASSES)
     ]
@@ -151,6 +182,23 @@ def _write_dense(rng, root: str, ade_split: str, coco_split: str, num: int,
                 images=images,
                 annotations=annotations,
                 categories=categories), f)
+
+
+def _write_aside(root: str, write: Callable[[str], None]) -> None:
+    """Run ``write(folder)`` on a fresh folder beside ``root`` and move it
+    into place, so an interrupted run never leaves a half-written dataset
+    where the configs look; an existing ``root`` is replaced."""
+    partial = osp.normpath(root) + '.partial'
+    shutil.rmtree(partial, ignore_errors=True)
+    write(partial)
+    shutil.rmtree(root, ignore_errors=True)
+    os.replace(partial, root)
+
+
+def _check_counts(num_train: int, num_val: int) -> None:
+    if num_train < 1 or num_val < 1:
+        raise ValueError(f'num_train and num_val must be >= 1, got '
+                         f'{num_train} and {num_val}.')
 
 
 def make_shapes_datasets(root: str,
@@ -171,20 +219,46 @@ def make_shapes_datasets(root: str,
         seed (int): Random seed; the same seed writes the same data.
             Defaults to 0.
     """
-    if num_train < 1 or num_val < 1:
-        raise ValueError(f'num_train and num_val must be >= 1, got '
-                         f'{num_train} and {num_val}.')
+    _check_counts(num_train, num_val)
     rng = np.random.default_rng(seed)
-    # Written aside and moved in place, so an interrupted run never leaves
-    # a half-written dataset where the configs look.
-    partial = osp.normpath(root) + '.partial'
-    shutil.rmtree(partial, ignore_errors=True)
-    _write_imagenet(rng, osp.join(partial, 'imagenet'), 'train', num_train,
-                    cls_size)
-    _write_imagenet(rng, osp.join(partial, 'imagenet'), 'val', num_val,
-                    cls_size)
-    _write_dense(rng, partial, 'training', 'train2017', num_train,
-                 dense_size)
-    _write_dense(rng, partial, 'validation', 'val2017', num_val, dense_size)
-    shutil.rmtree(root, ignore_errors=True)
-    os.replace(partial, root)
+
+    def write(folder):
+        imagenet = osp.join(folder, 'imagenet')
+        _write_imagenet(rng, imagenet, 'train', num_train, cls_size)
+        _write_imagenet(rng, imagenet, 'val', num_val, cls_size)
+        _write_dense(rng, folder, 'training', 'train2017', num_train,
+                     dense_size, **DEMO_SCENES)
+        _write_dense(rng, folder, 'validation', 'val2017', num_val,
+                     dense_size, **DEMO_SCENES)
+
+    _write_aside(root, write)
+
+
+def make_crowded_shapes_dataset(root: str,
+                                num_train: int = 120,
+                                num_val: int = 30,
+                                size: int = 384,
+                                seed: int = 0) -> None:
+    """Write crowded scenes in the COCO layout under ``root/coco``: 15 to
+    40 shapes per image, mostly smaller than 32x32 pixels at the default
+    size, allowed to touch (:data:`CROWDED_SCENES`).
+
+    Args:
+        root (str): Output folder; an existing one is replaced.
+        num_train (int): Training images. Defaults to 120.
+        num_val (int): Validation images. Defaults to 30.
+        size (int): Side of the images; shapes scale with it.
+            Defaults to 384.
+        seed (int): Random seed; the same seed writes the same data.
+            Defaults to 0.
+    """
+    _check_counts(num_train, num_val)
+    rng = np.random.default_rng(seed)
+
+    def write(folder):
+        _write_dense(rng, folder, None, 'train2017', num_train, size,
+                     **CROWDED_SCENES)
+        _write_dense(rng, folder, None, 'val2017', num_val, size,
+                     **CROWDED_SCENES)
+
+    _write_aside(root, write)

@@ -2,8 +2,9 @@
 from .resumable_checkpoint_hook import (ResumableCheckpointHook,
                                         find_resumable_checkpoint)
 from .seg_label_check_hook import InvalidLabelError, SegLabelCheckHook
+from .stage_scale_hook import StageScaleHook
 
 __all__ = [
     'InvalidLabelError', 'ResumableCheckpointHook', 'SegLabelCheckHook',
-    'find_resumable_checkpoint'
+    'StageScaleHook', 'find_resumable_checkpoint'
 ]

@@ -1,0 +1,59 @@
+# Mask R-CNN + SepViT-Lite from scratch on crowded generated scenes: 15-40
+# small shapes per 384x384 image, allowed to touch. The README's stage-norm
+# comparison (issue #22) on detection; make the data with
+#   python tools/misc/make_shapes_data.py --crowded
+# Every iteration logs per-stage scales (StageScaleHook).
+_base_ = './mask_rcnn_sepvit_demo_shapes.py'
+
+data_root = 'data/shapes_crowded/coco/'
+image_scale = (384, 384)
+model = dict(
+    # Most objects are 10-45 px wide: anchors of 16 px at stride 4.
+    rpn_head=dict(anchor_generator=dict(scales=[4])),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(
+        rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=60)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=image_scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
+val_dataloader = dict(
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root +
+                     'annotations/instances_val2017.json')
+test_evaluator = val_evaluator
+
+max_epochs = 12
+train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, end=50),
+    dict(
+        type='MultiStepLR',
+        by_epoch=True,
+        begin=0,
+        end=max_epochs,
+        milestones=[9],
+        gamma=0.1)
+]
+auto_scale_lr = dict(base_batch_size=4)
+default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
+custom_hooks = [dict(type='mmsepvit.StageScaleHook')]
