@@ -1,6 +1,7 @@
 # Mask R-CNN + SepViT-Lite from scratch on crowded generated scenes: 15-40
-# small shapes per 384x384 image, allowed to touch. The README's stage-norm
-# comparison (issue #22) on detection; make the data with
+# small shapes per 384x384 image, allowed to touch, in random colours (the
+# outline alone tells the class). The README's stage-norm comparison (issue
+# #22) on detection; make the data with
 #   python tools/misc/make_shapes_data.py --crowded
 # Every iteration logs per-stage scales (StageScaleHook).
 _base_ = './mask_rcnn_sepvit_demo_shapes.py'

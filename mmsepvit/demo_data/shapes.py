@@ -68,12 +68,18 @@ def _polygon(rng: np.random.Generator, label: int, center: np.ndarray,
     return center + radius * points @ rotation.T
 
 
-# Scenes of the demo datasets: one to four large shapes, 2 px apart.
-DEMO_SCENES = dict(shape_counts=(1, 4), radius_range=(0.1, 0.22), gap=2.)
+# Scenes of the demo datasets: one to four large shapes of their class's
+# colour, 2 px apart.
+DEMO_SCENES = dict(
+    shape_counts=(1, 4), radius_range=(0.1, 0.22), gap=2., class_colours=True)
 # Crowded scenes: 15 to 40 shapes of 8 to 23 px circumradius at 384 px
-# (most are COCO "small" objects), allowed to touch.
+# (most are COCO "small" objects), allowed to touch, in random colours, so
+# that only the outline tells the class.
 CROWDED_SCENES = dict(
-    shape_counts=(15, 40), radius_range=(0.02, 0.06), gap=0.)
+    shape_counts=(15, 40),
+    radius_range=(0.02, 0.06),
+    gap=0.,
+    class_colours=False)
 
 
 def _scene(rng: np.random.Generator,
@@ -81,12 +87,14 @@ def _scene(rng: np.random.Generator,
            num_shapes: int,
            label: Optional[int] = None,
            radius_range: Tuple[float, float] = DEMO_SCENES['radius_range'],
-           gap: float = DEMO_SCENES['gap']
+           gap: float = DEMO_SCENES['gap'],
+           class_colours: bool = DEMO_SCENES['class_colours']
            ) -> Tuple[np.ndarray, List[Tuple[int, np.ndarray]]]:
     """An image with up to ``num_shapes`` non-overlapping shapes, all of
     class ``label`` if given, else of random classes; circumradii are
-    ``radius_range`` times ``size``, and circumcircles stay ``gap`` pixels
-    apart (0: shapes may touch)."""
+    ``radius_range`` times ``size``, circumcircles stay ``gap`` pixels
+    apart (0: shapes may touch), colours are the class's (jittered) or, if
+    not ``class_colours``, random."""
     image = _texture(rng, size)
     shapes: List[Tuple[int, np.ndarray]] = []
     placed: List[Tuple[np.ndarray, float]] = []
@@ -102,9 +110,12 @@ def _scene(rng: np.random.Generator,
         shape_label = int(rng.integers(len(SHAPE_CLASSES))) \
             if label is None else label
         polygon = _polygon(rng, shape_label, center, radius)
-        colour = np.clip(
-            np.array(_CLASS_COLOURS[shape_label]) + rng.integers(-35, 36, 3),
-            0, 255)
+        if class_colours:
+            colour = np.clip(
+                np.array(_CLASS_COLOURS[shape_label]) +
+                rng.integers(-35, 36, 3), 0, 255)
+        else:
+            colour = rng.integers(0, 256, 3)
         cv2.fillPoly(image, [np.round(polygon).astype(np.int32)],
                      tuple(int(c) for c in colour))
         shapes.append((shape_label, polygon))
@@ -129,7 +140,8 @@ def _write_dense(rng,
                  size: int,
                  shape_counts: Tuple[int, int],
                  radius_range: Tuple[float, float],
-                 gap: float) -> None:
+                 gap: float,
+                 class_colours: bool) -> None:
     """Scenes of ``shape_counts`` (inclusive range) shapes in the COCO
     layout, and in the ADE20K one unless ``ade_split`` is None."""
     coco_img = osp.join(root, 'coco', coco_split)
@@ -146,7 +158,12 @@ def _write_dense(rng,
     for i in range(num):
         num_shapes = int(rng.integers(shape_counts[0], shape_counts[1] + 1))
         image, shapes = _scene(
-            rng, size, num_shapes, radius_range=radius_range, gap=gap)
+            rng,
+            size,
+            num_shapes,
+            radius_range=radius_range,
+            gap=gap,
+            class_colours=class_colours)
         name = f'{coco_split}_{i:05d}'
         cv2.imwrite(osp.join(coco_img, name + '.jpg'), image)
         seg_map = np.ones((size, size), np.uint8)  # 1 = background
@@ -241,7 +258,7 @@ def make_crowded_shapes_dataset(root: str,
                                 seed: int = 0) -> None:
     """Write crowded scenes in the COCO layout under ``root/coco``: 15 to
     40 shapes per image, mostly smaller than 32x32 pixels at the default
-    size, allowed to touch (:data:`CROWDED_SCENES`).
+    size, allowed to touch, in random colours (:data:`CROWDED_SCENES`).
 
     Args:
         root (str): Output folder; an existing one is replaced.

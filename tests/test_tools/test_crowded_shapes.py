@@ -1,7 +1,8 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """The crowded detection set is what make_shapes_data.py --crowded says:
 15-40 shapes per image, mostly COCO-small, touching but not overlapping,
-in the COCO layout alone, the same for the same seed."""
+in colours that do not tell the class, in the COCO layout alone, the same
+for the same seed."""
 import json
 import subprocess
 import sys
@@ -48,15 +49,24 @@ def test_crowded_scenes(tmp_path):
     areas = [a['area'] for a in coco['annotations']]
     assert np.mean(np.array(areas) < 32 * 32) > 0.7
     close_pairs = 0
+    colours = defaultdict(list)  # per class
     for image in coco['images']:
         annotations = per_image[image['id']]
         assert 15 <= len(annotations) <= 40
         masks = _masks(annotations, image['height'])
+        pixels = cv2.imread(
+            str(tmp_path / 'a' / 'coco' / 'train2017' / image['file_name']))
+        for annotation, mask in zip(annotations, masks):
+            colours[annotation['category_id']].append(
+                pixels[mask.astype(bool)].mean(0))
         # Touching edges may share a rasterised pixel, no more.
         assert (np.sum(masks, 0) > 1).sum() <= 10
         grown = [cv2.dilate(m, np.ones((5, 5), np.uint8)) for m in masks]
         close_pairs += int((np.sum(grown, 0) > 1).any())
     assert close_pairs >= 4  # shapes within 2 px of each other: touching
+    # Every class comes in every colour (the demo's classes have one hue).
+    for class_colours in colours.values():
+        assert np.std(class_colours, 0).min() > 50
 
     # The tool's seed is the function's.
     make_crowded_shapes_dataset(tmp_path / 'b', num_train=6, num_val=2)

@@ -24,8 +24,9 @@ def main():
     parser.add_argument(
         '--crowded',
         action='store_true',
-        help='write 15-40 small, touching shapes per image in the COCO '
-        'layout alone (default: 120 train, 30 val images of 384x384)')
+        help='write 15-40 small, touching shapes of random colours per '
+        'image in the COCO layout alone (default: 120 train, 30 val images '
+        'of 384x384)')
     parser.add_argument('--num-train', type=at_least(1))
     parser.add_argument('--num-val', type=at_least(1))
     parser.add_argument(
