@@ -9,6 +9,9 @@ _base_ = [
 ]
 model = dict(
     data_preprocessor=dict(size=_base_.crop_size),
+    # From scratch in the authors' layout (stage_norms='main_path'), which
+    # the SimMIM fine-tuning config inheriting this one needs; from scratch
+    # 'outputs' is as good here (README, "which stage-norm layout?").
     backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=128),
     decode_head=dict(in_channels=[128] * 4, channels=128, num_classes=8))
