@@ -21,21 +21,16 @@ model = dict(
     test_cfg=dict(
         rpn=dict(nms_pre=1000, max_per_img=300), rcnn=dict(max_per_img=60)))
 
+# The demo's pipelines at 384x384.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackDetInputs')
+    *_base_.train_pipeline[:2],
+    dict(_base_.train_pipeline[2], scale=image_scale),
+    *_base_.train_pipeline[3:]
 ]
 test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    _base_.test_pipeline[0],
+    dict(_base_.test_pipeline[1], scale=image_scale),
+    *_base_.test_pipeline[2:]
 ]
 train_dataloader = dict(
     batch_size=4,
@@ -50,14 +45,8 @@ test_evaluator = val_evaluator
 max_epochs = 12
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, end=50),
-    dict(
-        type='MultiStepLR',
-        by_epoch=True,
-        begin=0,
-        end=max_epochs,
-        milestones=[9],
-        gamma=0.1)
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_epochs, milestones=[9])
 ]
 auto_scale_lr = dict(base_batch_size=4)
 default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1))
