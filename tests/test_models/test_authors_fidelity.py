@@ -10,6 +10,7 @@ import torch
 from authors_checkpoints import backbone_part, convert
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from mmsepvit.models import StageNormLayoutError
 from sepvit_reference import (authors_dense_backbone,
                               authors_imagenet_classifier, authors_state_dict)
 
@@ -21,11 +22,12 @@ ARCH_NAMES = dict(l='lite', t='tiny', s='small', b='base')
 TOLERANCE = 1e-4  # max abs difference, fp32; the maps are LayerNorm-scaled
 
 
-def _dense_backbone(config):
+def _dense_backbone(config, **overrides):
     cfg = Config.fromfile(REPO / config)
     init_default_scope(cfg.default_scope)
     backbone_cfg = cfg.model.backbone
     backbone_cfg.init_cfg = None
+    backbone_cfg.update(overrides)
     arch = ARCH_NAMES.get(backbone_cfg.arch[0])
     return MODELS.build(backbone_cfg).eval(), arch
 
@@ -54,6 +56,16 @@ def assert_dense_backbone_matches(backbone, arch, size, seed=0):
 @pytest.mark.parametrize('config', DENSE_CONFIGS)
 def test_every_dense_config_computes_the_authors_backbone(config):
     backbone, arch = _dense_backbone(config)
+    if backbone.stage_norms == 'outputs':
+        # A from-scratch config in the layout that trains better without
+        # weights (README, "which stage-norm layout?"): it refuses the
+        # authors' weights, and is their network once the stage norms are
+        # moved back onto the main path.
+        assert Config.fromfile(REPO / config).model.backbone.init_cfg is None
+        authors = authors_state_dict(arch, dense=True)
+        with pytest.raises(StageNormLayoutError):
+            backbone.load_state_dict(backbone_part(convert(authors)))
+        backbone, arch = _dense_backbone(config, stage_norms='main_path')
     assert_dense_backbone_matches(backbone, arch, (97, 131))
 
 
