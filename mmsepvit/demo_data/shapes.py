@@ -201,6 +201,15 @@ def _write_dense(rng,
                 categories=categories), f)
 
 
+def _write_dense_splits(rng, root: str, num_train: int, num_val: int,
+                        size: int, scenes: dict, with_ade: bool) -> None:
+    """The train and val splits of :func:`_write_dense` with ``scenes``."""
+    for ade_split, coco_split, num in (('training', 'train2017', num_train),
+                                       ('validation', 'val2017', num_val)):
+        _write_dense(rng, root, ade_split if with_ade else None, coco_split,
+                     num, size, **scenes)
+
+
 def _write_aside(root: str, write: Callable[[str], None]) -> None:
     """Run ``write(folder)`` on a fresh folder beside ``root`` and move it
     into place, so an interrupted run never leaves a half-written dataset
@@ -243,10 +252,8 @@ def make_shapes_datasets(root: str,
         imagenet = osp.join(folder, 'imagenet')
         _write_imagenet(rng, imagenet, 'train', num_train, cls_size)
         _write_imagenet(rng, imagenet, 'val', num_val, cls_size)
-        _write_dense(rng, folder, 'training', 'train2017', num_train,
-                     dense_size, **DEMO_SCENES)
-        _write_dense(rng, folder, 'validation', 'val2017', num_val,
-                     dense_size, **DEMO_SCENES)
+        _write_dense_splits(rng, folder, num_train, num_val, dense_size,
+                            DEMO_SCENES, with_ade=True)
 
     _write_aside(root, write)
 
@@ -272,10 +279,7 @@ def make_crowded_shapes_dataset(root: str,
     _check_counts(num_train, num_val)
     rng = np.random.default_rng(seed)
 
-    def write(folder):
-        _write_dense(rng, folder, None, 'train2017', num_train, size,
-                     **CROWDED_SCENES)
-        _write_dense(rng, folder, None, 'val2017', num_val, size,
-                     **CROWDED_SCENES)
-
-    _write_aside(root, write)
+    _write_aside(
+        root, lambda folder: _write_dense_splits(
+            rng, folder, num_train, num_val, size, CROWDED_SCENES,
+            with_ade=False))
