@@ -2,6 +2,8 @@
 """What the benchmark tools measure: interleaved timing rounds, the matrix
 products a model runs (to time them alone: the machine's ceiling for that
 model) and the activations a training step keeps for its backward pass."""
+import os.path as osp
+import platform
 import statistics
 import time
 from functools import partial
@@ -35,6 +37,31 @@ def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:
             'tiny', out_indices=out_indices, pad_small_map=dense),
         'Twins-SVT-S': lambda: SVT('small', out_indices=out_indices),
     }
+
+
+def describe_machine(device: torch.device) -> str:
+    """What a figure was measured on, to print beside it: the GPU, or the
+    processor, its threads and whether it has the two features the speed
+    of bf16 depends on, bf16 instructions (AVX-512 BF16) and bf16 matrix
+    units (AMX)."""
+    if device.type == 'cuda':
+        return torch.cuda.get_device_name(device)
+    features = ', '.join(
+        f'{name}: {"yes" if present() else "no"}'
+        for name, present in (('AVX-512 BF16',
+                               torch.cpu._is_avx512_bf16_supported),
+                              ('AMX', torch.cpu._is_amx_tile_supported)))
+    return (f'{_processor_name()}, {torch.get_num_threads()} threads '
+            f'({features})')
+
+
+def _processor_name() -> str:
+    if osp.exists('/proc/cpuinfo'):
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def synchronize(device: torch.device) -> None:

@@ -3,6 +3,7 @@
 products it records from a model's forward and backward pass must be the
 ones PyTorch's own FLOP counter finds, or its GMAC/s, shares of the ceiling
 and limits would be made up."""
+import os
 import re
 
 import pytest
@@ -10,7 +11,8 @@ import torch
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmsepvit.analysis.benchmark import (comparison_backbones, matmul_macs,
+from mmsepvit.analysis.benchmark import (comparison_backbones,
+                                         describe_machine, matmul_macs,
                                          record_matmuls)
 from mmsepvit.models import SepViT
 from cli_helpers import REPO, run_tool
@@ -88,6 +90,25 @@ def test_inference_mode_records_the_same_products():
         lambda: model(batch))
 
 
+def _cpuinfo_flags():
+    with open('/proc/cpuinfo') as f:
+        return next(line for line in f
+                    if line.startswith('flags')).split(':')[1].split()
+
+
+@pytest.mark.skipif(not os.path.exists('/proc/cpuinfo'),
+                    reason='reads the kernel\'s list of CPU flags')
+def test_machine_says_what_bf16_speed_depends_on():
+    # Read against the kernel's flags, not torch's detection it uses.
+    flags = _cpuinfo_flags()
+    described = describe_machine(torch.device('cpu'))
+    bf16 = 'yes' if 'avx512_bf16' in flags else 'no'
+    amx = 'yes' if 'amx_tile' in flags else 'no'
+    assert f'AVX-512 BF16: {bf16}' in described, described
+    assert f'AMX: {amx}' in described, described
+    assert f'{torch.get_num_threads()} threads' in described
+
+
 @pytest.mark.slow
 def test_benchmark_prints_each_backbone_against_its_limit():
     code, out = run_tool([
@@ -96,6 +117,7 @@ def test_benchmark_prints_each_backbone_against_its_limit():
         '1', '--iters', '1', '--warmup', '0'
     ], REPO)
     assert code == 0, out
+    assert describe_machine(torch.device('cpu')) in out
     training = out.split('training step')[1].splitlines()[2:]
     rows = {line.split()[0]: line.split()[2:] for line in training[:-1]}
     ceiling = float(

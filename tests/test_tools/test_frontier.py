@@ -2,12 +2,15 @@
 """tools/analysis/benchmark_frontier.py: which models it compares, what it
 reports of them, and the accuracy-speed front it draws."""
 import csv
+import re
 
 import mmcv
 import pytest
+import torch
 from cli_helpers import REPO, run_tools
 from mmengine.config import Config
 
+from mmsepvit.analysis.benchmark import describe_machine
 from mmsepvit.analysis.frontier import (FAMILIES, default_models,
                                         input_size, pareto_front, zoo)
 from mmsepvit.apis import load_model_index
@@ -94,6 +97,12 @@ def test_frontier_tool_times_reports_and_draws(tmp_path):
         assert float(row['latency_ms']) <= float(row['latency_p90_ms'])
         assert float(row['throughput_img_s']) > 0
     assert rows[0]['top1_source'].startswith('reported by the authors')
+    # The tools here run side by side, with threads of their own.
+    machine = r'\d+ threads'.join(
+        map(re.escape,
+            re.split(r'\d+ threads', describe_machine(torch.device('cpu')))))
+    assert all(re.fullmatch(machine, r['machine']) for r in rows), rows
+    assert re.search(machine, text)
     front = pareto_front([float(r['latency_ms']) for r in rows],
                          [float(r['top1']) for r in rows])
     assert [r['on_front'] == 'True' for r in rows] == front

@@ -27,7 +27,8 @@ import torch
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
 from mmsepvit.analysis.benchmark import (BASELINE, comparison_backbones,
-                                         median, percentile, timed_rounds)
+                                         describe_machine, median,
+                                         percentile, timed_rounds)
 from mmsepvit.cli import add_timing_args, run
 
 
@@ -84,8 +85,9 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None
-    print(f'\n{title}: {size}x{size}, {args.device}, '
-          f'{torch.get_num_threads()} threads, {args.iters} rounds')
+    print(f'\n{title}: {size}x{size}, {args.device}: '
+          f'{describe_machine(torch.device(args.device))}, {args.iters} '
+          f'rounds')
     print(f'{"backbone":<13}{"backend":<13}{"b1 median ms":>13}'
           f'{"b1 p90 ms":>11}{f"b{batch_size} img/s":>12}'
           f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}')

@@ -39,14 +39,16 @@ from contextlib import nullcontext
 import torch
 from mmengine.config import Config
 
-from mmsepvit.analysis.benchmark import median, percentile, timed_rounds
+from mmsepvit.analysis.benchmark import (describe_machine, median,
+                                         percentile, timed_rounds)
 from mmsepvit.analysis.frontier import (default_models, find_models,
                                         input_size, pareto_front)
 from mmsepvit.cli import OptionError, add_timing_args, run
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 BACKENDS = ('pytorch', 'compiled', 'onnxruntime')
-COLUMNS = ('model', 'family', 'backend', 'dtype', 'device', 'size',
+COLUMNS = ('model', 'family', 'backend', 'dtype', 'device', 'machine',
+           'size',
            'batch_size', 'params_M', 'GFLOPs', 'top1', 'top1_source',
            'latency_ms', 'latency_p90_ms', 'throughput_img_s', 'on_front')
 
@@ -135,6 +137,7 @@ def measure(model, backend, dtype_name, args):
         backend=backend,
         dtype=dtype_name,
         device=args.device,
+        machine=describe_machine(device),
         size=size,
         batch_size=args.batch_size,
         params_M=round(model.params / 1e6, 2),
@@ -189,6 +192,8 @@ def plot(panels, path):
         ax.set_title(f'{backend} {dtype}')
         ax.grid(alpha=0.3)
         ax.legend(loc='lower right')
+    first_panel = next(iter(panels.values()))
+    fig.suptitle(first_panel[0]['machine'])
     fig.tight_layout()
     fig.savefig(path, dpi=120)
 
@@ -208,8 +213,8 @@ def main():
             for d in args.dtypes]
     rows = []
     print(f'{len(models)} models x {len(args.backends)} backends x '
-          f'{len(args.dtypes)} dtypes on {args.device}, '
-          f'{torch.get_num_threads()} threads')
+          f'{len(args.dtypes)} dtypes on {args.device}: '
+          f'{describe_machine(torch.device(args.device))}')
     for i, (model, backend, dtype) in enumerate(runs, 1):
         row, prepared = measure(model, backend, dtype, args)
         rows.append(row)

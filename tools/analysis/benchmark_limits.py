@@ -37,7 +37,8 @@ from functools import partial
 import torch
 
 from mmsepvit.analysis.benchmark import (BASELINE, ActivationMeter,
-                                         comparison_backbones, matmul_macs,
+                                         comparison_backbones,
+                                         describe_machine, matmul_macs,
                                          median, record_matmuls,
                                          square_product, time_matmuls,
                                          timed_rounds)
@@ -210,7 +211,7 @@ def main():
     if device.type == 'cpu' and 'fp16' in args.dtypes:
         parser.error('CPU autocast runs bfloat16, not float16.')
 
-    print(f'{device}, {torch.get_num_threads()} threads, {args.iters} '
+    print(f'{device}: {describe_machine(device)}, {args.iters} '
           f'interleaved rounds')
 
     for size in args.sizes:
