@@ -135,3 +135,27 @@ def test_benchmark_prints_each_backbone_against_its_limit():
             100 * float(gmacs) / ceiling, abs=1), name
         assert float(limit_vs.rstrip('x')) == pytest.approx(
             float(limit) / float(rows['Swin-T'][0]), abs=0.01), name
+
+
+@pytest.mark.slow
+def test_backbone_benchmark_times_backends_side_by_side():
+    code, out = run_tool([
+        'tools/analysis/benchmark_backbones.py', '--batch-size', '2',
+        '--iters', '1', '--warmup', '0', '--skip-dense'
+    ], REPO)
+    assert code == 0, out
+    assert describe_machine(torch.device('cpu')) in out
+    table = out.split('backends interleaved')[1].splitlines()[2:]
+    rows = {(line.split()[0], line.split()[1]): line.split()[2:]
+            for line in table if line.split()[1:2] in (['pytorch'],
+                                                       ['onnxruntime'])}
+    names = set(comparison_backbones(False))
+    assert set(rows) == {(name, backend) for name in names
+                         for backend in ('pytorch', 'onnxruntime')}
+    for (name, backend), (_, _, rate, _, rate_vs,
+                          vs_pytorch) in rows.items():
+        swin = rows['Swin-T', backend]
+        assert float(rate_vs.rstrip('x')) == pytest.approx(
+            float(rate) / float(swin[2]), abs=0.01), name
+        assert float(vs_pytorch.rstrip('x')) == pytest.approx(
+            float(rate) / float(rows[name, 'pytorch'][2]), abs=0.01), name

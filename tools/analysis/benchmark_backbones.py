@@ -9,10 +9,11 @@ side by side in one run, in PyTorch and in onnxruntime (CPU by default).
 For each backbone, at 224x224 (classification settings) and at 512x512
 (dense settings: four output stages): the batch-1 latency (median and 90th
 percentile) and the throughput at the larger batch, with each one's ratio to
-Swin-T in the same backend. The onnxruntime models are exported first (fp32,
-one static graph per batch size) with mmsepvit's exporter; a backbone that
-does not export is reported, not skipped silently. Rounds are interleaved
-over the models so that machine noise hits all alike.
+Swin-T in the same backend and to its own PyTorch throughput. The
+onnxruntime models are exported first (fp32, one static graph per batch
+size) with mmsepvit's exporter; a backbone that does not export is
+reported, not skipped silently. Rounds are interleaved over the models and
+the backends so that machine noise hits all alike.
 """
 import argparse
 import os.path as osp
@@ -69,12 +70,34 @@ def onnx_runners(models, batch, onnx_dir):
     return runners
 
 
+def runners(models, backend, batch, onnx_dir):
+    """Callables running each model on ``batch`` in ``backend``."""
+    if backend == 'onnxruntime':
+        return {
+            name: partial(runner, batch)
+            for name, runner in onnx_runners(models, batch, onnx_dir).items()
+        }
+    return {name: partial(model, batch) for name, model in models.items()}
+
+
 @torch.inference_mode()
-def timings(models, batch, iters, warmup):
-    """Seconds per call of each model over interleaved rounds."""
-    return timed_rounds(
-        {name: partial(model, batch)
-         for name, model in models.items()}, iters, warmup, batch.device)
+def timings(models, backends, batch, iters, warmup, onnx_dir):
+    """Seconds per call of each ``(model, backend)``, every backend in the
+    same interleaved rounds: the ratios between backends see the same
+    machine."""
+    calls = {(name, backend): call
+             for backend in backends
+             for name, call in runners(models, backend, batch,
+                                       onnx_dir).items()}
+    return timed_rounds(calls, iters, warmup, batch.device)
+
+
+def ratio(figures, key, reference) -> str:
+    """``figures[key]`` over ``figures[reference]``; blank if the reference
+    was not measured (it did not export, or its backend was not asked)."""
+    if reference not in figures:
+        return ''
+    return f'{figures[key] / figures[reference]:.2f}x'
 
 
 def run_table(title, dense, size, batch_size, args, onnx_dir):
@@ -85,35 +108,28 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None
+    single, batched = (timings(
+        models, args.backend,
+        torch.rand(size_batch, 3, size, size, device=args.device),
+        args.iters, args.warmup, onnx_dir)
+                       for size_batch in (1, batch_size))
+    latency = {key: median(ts) for key, ts in single.items()}
+    rate = {key: batch_size / median(ts) for key, ts in batched.items()}
     print(f'\n{title}: {size}x{size}, {args.device}: '
           f'{describe_machine(torch.device(args.device))}, {args.iters} '
-          f'rounds')
+          f'rounds, backends interleaved')
     print(f'{"backbone":<13}{"backend":<13}{"b1 median ms":>13}'
           f'{"b1 p90 ms":>11}{f"b{batch_size} img/s":>12}'
-          f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}')
-    for backend in args.backend:
-        timed = {}
-        for size_batch in (1, batch_size):
-            batch = torch.rand(size_batch, 3, size, size, device=args.device)
-            runners = models
-            if backend == 'onnxruntime':
-                runners = onnx_runners(models, batch, onnx_dir)
-            timed[size_batch] = timings(runners, batch, args.iters,
-                                        args.warmup)
-        single, batched = timed[1], timed[batch_size]
-        latency = {name: median(ts) for name, ts in single.items()}
-        rate = {
-            name: batch_size / median(ts)
-            for name, ts in batched.items()
-        }
-        for name in [name for name in single if name in batched]:
-            vs_latency = vs_rate = ''
-            if BASELINE in latency and BASELINE in rate:
-                vs_latency = f'{latency[name] / latency[BASELINE]:.2f}x'
-                vs_rate = f'{rate[name] / rate[BASELINE]:.2f}x'
-            print(f'{name:<13}{backend:<13}{latency[name] * 1e3:>13.1f}'
-                  f'{percentile(single[name], 0.9) * 1e3:>11.1f}'
-                  f'{rate[name]:>12.2f}{vs_latency:>19}{vs_rate:>17}')
+          f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}'
+          f'{"img/s vs pytorch":>18}')
+    for name, backend in [key for key in single if key in batched]:
+        key = (name, backend)
+        print(f'{name:<13}{backend:<13}{latency[key] * 1e3:>13.1f}'
+              f'{percentile(single[key], 0.9) * 1e3:>11.1f}'
+              f'{rate[key]:>12.2f}'
+              f'{ratio(latency, key, (BASELINE, backend)):>19}'
+              f'{ratio(rate, key, (BASELINE, backend)):>17}'
+              f'{ratio(rate, key, (name, "pytorch")):>18}')
 
 
 def main():
