@@ -69,10 +69,19 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed_rounds(calls: Dict[str, Callable[[], object]], iters: int,
-                 warmup: int, device: torch.device) -> Dict[str, List[float]]:
+def timed_rounds(calls: Dict[str, Callable[[], object]],
+                 iters: int,
+                 warmup: int,
+                 device: torch.device,
+                 settle: float = 0.) -> Dict[str, List[float]]:
     """Seconds per call of each callable, rounds interleaved so that machine
-    noise hits all alike."""
+    noise hits all alike.
+
+    ``settle`` seconds are slept, untimed, after every timed call: where
+    the calls run on different thread pools (PyTorch and onnxruntime,
+    whose threads spin on after a run), the next call would otherwise
+    share the cores with the last one's spinning threads.
+    """
     for call in calls.values():
         for _ in range(warmup):
             call()
@@ -84,6 +93,7 @@ def timed_rounds(calls: Dict[str, Callable[[], object]], iters: int,
             call()
             synchronize(device)
             times[name].append(time.perf_counter() - start)
+            time.sleep(settle)
     return times
 
 
