@@ -17,6 +17,9 @@ aten = torch.ops.aten
 
 # What SepViT-T is compared with: ratios are given to it.
 BASELINE = 'Swin-T'
+# The benchmarks' onnxruntime backends: whether the graph is exported with
+# onnxruntime's fusions (``pytorch2onnx.py --onnxruntime-fusions``).
+ONNXRUNTIME_BACKENDS = {'onnxruntime': False, 'onnxruntime-fused': True}
 
 
 def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:

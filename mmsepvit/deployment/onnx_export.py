@@ -271,7 +271,8 @@ def export_onnx(model: nn.Module,
                 out_file: str,
                 shape: Tuple[int, int],
                 dynamic: bool = False,
-                metadata: Optional[Dict[str, object]] = None) -> nn.Module:
+                metadata: Optional[Dict[str, object]] = None,
+                onnxruntime_fusions: bool = False) -> nn.Module:
     """Export a host toolbox's model to ``out_file``.
 
     Args:
@@ -285,6 +286,8 @@ def export_onnx(model: nn.Module,
             Defaults to False.
         metadata (dict, optional): Written into the model's metadata as
             JSON values (``dataset_meta``, ...).
+        onnxruntime_fusions (bool): Whether to fuse the graph for
+            onnxruntime, see :func:`export_module`. Defaults to False.
 
     Returns:
         nn.Module: The exported graph module, for checking the file.
@@ -314,7 +317,8 @@ def export_onnx(model: nn.Module,
         torch.rand(1, backbone.in_channels, *shape),
         out_file,
         dynamic_dims=dynamic_dims,
-        metadata=dict(metadata or {}, mmsepvit_graph=graph.kind))
+        metadata=dict(metadata or {}, mmsepvit_graph=graph.kind),
+        onnxruntime_fusions=onnxruntime_fusions)
     return graph
 
 
@@ -322,7 +326,8 @@ def export_module(module: nn.Module,
                   example: torch.Tensor,
                   out_file: str,
                   dynamic_dims: Sequence[int] = (),
-                  metadata: Optional[Dict[str, object]] = None) -> None:
+                  metadata: Optional[Dict[str, object]] = None,
+                  onnxruntime_fusions: bool = False) -> None:
     """Export ``module`` (one tensor in, tensors or nested sequences of
     tensors out) with PyTorch's dynamo exporter.
 
@@ -335,6 +340,13 @@ def export_module(module: nn.Module,
             Defaults to none.
         metadata (dict, optional): Written into the model's metadata as
             JSON values. Defaults to None.
+        onnxruntime_fusions (bool): Whether to rewrite the graph with
+            onnxruntime's transformer fusions (onnxscript's
+            ``optimize_for_ort``): attention into ``MultiHeadAttention``,
+            residual add and LayerNorm into ``SkipLayerNormalization``, bias
+            and GELU into ``BiasGelu``. These are onnxruntime's own
+            operators (domain ``com.microsoft``): the file then runs in
+            onnxruntime only. Defaults to False.
     """
     if 0 in dynamic_dims and example.size(0) == 1:
         # A batch of 1 while tracing would be frozen into the graph.
@@ -366,6 +378,9 @@ def export_module(module: nn.Module,
             dynamo=True,
             optimize=False,
             verbose=False)
+    if onnxruntime_fusions:
+        from onnxscript.rewriter.ort_fusions import optimize_for_ort
+        optimize_for_ort(onnx_program.model)
     onnx_program.model.metadata_props.update(
         {key: json.dumps(value)
          for key, value in (metadata or {}).items()})

@@ -5,7 +5,8 @@ level users see: logits, feature maps, boxes and the drawn prediction.
 - SepViT-Lite's ImageNet classifier, exported by the tool with a dynamic
   batch, at batch sizes 1 to 3;
 - the seg demo's trained checkpoint, exported by the tool with --dynamic at
-  512x512, at four other sizes;
+  512x512, at four other sizes, as a standard graph and with onnxruntime's
+  fusions (every attention one MultiHeadAttention operator);
 - onnx_inference.py draws what image_demo.py draws (both classifiers'
   and segmentors' checkpoints);
 - RetinaNet (raw head outputs, then the boxes mmdet's post-processing makes
@@ -61,12 +62,13 @@ def assert_same_argmax(expected, actual, diff, dim=1):
 @pytest.fixture(scope='module')
 def exports(seg_checkpoint, shapes_workspace):
     """The tool's exports, made side by side (tracing runs on one core):
-    the seg demo checkpoint with --dynamic at the default 512x512, and a
-    checkpoint of SepViT-Lite's ImageNet config (fresh weights) with a
-    dynamic batch.
+    the seg demo checkpoint with --dynamic at the default 512x512 (also
+    with --onnxruntime-fusions), and a checkpoint of SepViT-Lite's ImageNet
+    config (fresh weights) with a dynamic batch.
 
     Returns:
-        dict: ``{'seg': (checkpoint, onnx), 'cls': (checkpoint, onnx)}``.
+        dict: ``{'seg': (checkpoint, onnx), 'seg_fused': (checkpoint,
+        onnx), 'cls': (checkpoint, onnx)}``.
     """
     from mmpretrain.datasets.categories import IMAGENET_CATEGORIES
     cls_checkpoint = seg_checkpoint.parent / 'cls.pth'
@@ -77,15 +79,20 @@ def exports(seg_checkpoint, shapes_workspace):
         cls_checkpoint)
     files = dict(
         seg=(seg_checkpoint, seg_checkpoint.parent / 'seg.onnx'),
+        seg_fused=(seg_checkpoint, seg_checkpoint.parent / 'seg_fused.onnx'),
         cls=(cls_checkpoint, seg_checkpoint.parent / 'cls.onnx'))
-    (seg_code, seg_out), (cls_code, cls_out) = run_tools([
+    (seg_code, seg_out), (fused_code, fused_out), (cls_code,
+                                                    cls_out) = run_tools([
         [EXPORT, SEG_DEMO, files['seg'][0], '--out', files['seg'][1],
          '--dynamic'],
+        [EXPORT, SEG_DEMO, files['seg_fused'][0], '--out',
+         files['seg_fused'][1], '--dynamic', '--onnxruntime-fusions'],
         [EXPORT, CLS_LITE_NAME, files['cls'][0], '--out', files['cls'][1],
          '--dynamic'],
     ], shapes_workspace)
-    assert seg_code == 0, seg_out[-3000:]
-    assert 'at 512x512 (dynamic batch, height, width)' in seg_out
+    for code, out in ((seg_code, seg_out), (fused_code, fused_out)):
+        assert code == 0, out[-3000:]
+        assert 'at 512x512 (dynamic batch, height, width)' in out
     assert cls_code == 0, cls_out[-3000:]
     assert 'at 224x224 (dynamic batch)' in cls_out
     return files
@@ -98,8 +105,19 @@ def pytorch_and_onnx(config, checkpoint, onnx_file):
     return deploy_graph(model), inference_session(str(onnx_file))
 
 
-def test_dynamic_seg_export_is_exact_at_other_sizes(exports):
-    graph, session = pytorch_and_onnx(SEG_DEMO, *exports['seg'])
+@pytest.mark.parametrize('export', ['seg', 'seg_fused'])
+def test_dynamic_seg_export_is_exact_at_other_sizes(exports, export):
+    import onnx
+
+    from mmsepvit.models.utils import SeparableSelfAttention
+    graph, session = pytorch_and_onnx(SEG_DEMO, *exports[export])
+    # Fused: one operator per attention, DWA and PWA (at any size: the
+    # fusion holds with symbolic shapes).
+    attentions = sum(1 + m.with_pwa for m in graph.modules()
+                     if isinstance(m, SeparableSelfAttention))
+    ops = [node.op_type for node in onnx.load(exports[export][1]).graph.node]
+    assert ops.count('MultiHeadAttention') == (
+        attentions if export == 'seg_fused' else 0)
     for shape in ((1, 512, 512), (1, 360, 480), (2, 97, 131),
                   (1, 800, 1344)):
         diff, (expected, ), (actual, ) = compare(graph, session,

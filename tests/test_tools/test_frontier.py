@@ -79,6 +79,7 @@ def test_frontier_tool_times_reports_and_draws(tmp_path):
         ],
         [
             FRONTIER, '--models', models[0], '--backends', 'onnxruntime',
+            'onnxruntime-fused',
             '--iters', '1', '--warmup', '0', '--batch-size', '2', '--out',
             tmp_path / 'ort'
         ],
@@ -111,7 +112,8 @@ def test_frontier_tool_times_reports_and_draws(tmp_path):
 
     assert ort_code == 0, ort_text[-3000:]
     with open(tmp_path / 'ort' / 'frontier.csv') as f:
-        assert [r['backend'] for r in csv.DictReader(f)] == ['onnxruntime']
+        assert [r['backend'] for r in csv.DictReader(f)
+                ] == ['onnxruntime', 'onnxruntime-fused']
 
     assert bad_code == 1 and 'Traceback' not in bad_text
     assert 'did you mean swin-tiny_' in bad_text, bad_text[-2000:]

@@ -3,7 +3,7 @@
 side by side in one run, in PyTorch and in onnxruntime (CPU by default).
 
     python tools/analysis/benchmark_backbones.py
-        [--backend pytorch onnxruntime] [--batch-size 16]
+        [--backend pytorch onnxruntime onnxruntime-fused] [--batch-size 16]
         [--dense-batch-size 2] [--iters 10] [--device cpu]
 
 For each backbone, at 224x224 (classification settings) and at 512x512
@@ -27,7 +27,8 @@ import torch
 
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
-from mmsepvit.analysis.benchmark import (BASELINE, comparison_backbones,
+from mmsepvit.analysis.benchmark import (BASELINE, ONNXRUNTIME_BACKENDS,
+                                         comparison_backbones,
                                          describe_machine, median,
                                          percentile, timed_rounds)
 from mmsepvit.cli import add_timing_args, run
@@ -48,9 +49,10 @@ class OnnxRunner:
         return self.session.run(None, {INPUT_NAME: batch.numpy()})
 
 
-def onnx_runners(models, batch, onnx_dir):
-    """Export every model for ``batch``'s shape and load it in onnxruntime;
-    models that fail to export are printed and left out.
+def onnx_runners(models, batch, onnx_dir, fusions):
+    """Export every model for ``batch``'s shape (with onnxruntime's fusions
+    if ``fusions``) and load it in onnxruntime; models that fail to export
+    are printed and left out.
 
     Static graphs, one per batch size: mmpretrain's Swin-T fixes the batch
     size while tracing, so a graph with a dynamic batch is not possible for
@@ -59,10 +61,12 @@ def onnx_runners(models, batch, onnx_dir):
     runners = {}
     shape = 'x'.join(map(str, batch.shape))
     for name, model in models.items():
-        onnx_file = osp.join(onnx_dir, f'{name}_{shape}.onnx')
+        suffix = '_fused' if fusions else ''
+        onnx_file = osp.join(onnx_dir, f'{name}_{shape}{suffix}.onnx')
         start = time.perf_counter()
         try:
-            export_module(model, batch, onnx_file)
+            export_module(model, batch, onnx_file,
+                          onnxruntime_fusions=fusions)
         except Exception:  # a finding to report, whatever it is
             print(f'{name} does not export at {shape}:\n'
                   f'{traceback.format_exc(limit=-3)}')
@@ -76,10 +80,11 @@ def onnx_runners(models, batch, onnx_dir):
 
 def runners(models, backend, batch, onnx_dir):
     """Callables running each model on ``batch`` in ``backend``."""
-    if backend == 'onnxruntime':
+    if backend in ONNXRUNTIME_BACKENDS:
         return {
             name: partial(runner, batch)
-            for name, runner in onnx_runners(models, batch, onnx_dir).items()
+            for name, runner in onnx_runners(
+                models, batch, onnx_dir, ONNXRUNTIME_BACKENDS[backend]).items()
         }
     return {name: partial(model, batch) for name, model in models.items()}
 
@@ -145,13 +150,14 @@ def main():
     parser.add_argument(
         '--backend',
         nargs='+',
-        choices=['pytorch', 'onnxruntime'],
-        default=['pytorch', 'onnxruntime'])
+        choices=['pytorch', *ONNXRUNTIME_BACKENDS],
+        default=['pytorch', *ONNXRUNTIME_BACKENDS])
     add_timing_args(parser)
     parser.add_argument(
         '--skip-dense', action='store_true', help='only the 224x224 run')
     args = parser.parse_args()
-    if 'onnxruntime' in args.backend and args.device != 'cpu':
+    if set(ONNXRUNTIME_BACKENDS) & set(args.backend) and (
+            args.device != 'cpu'):
         parser.error('--backend onnxruntime runs on the CPU here; use '
                      '--device cpu.')
     with tempfile.TemporaryDirectory() as onnx_dir:

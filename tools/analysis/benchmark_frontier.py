@@ -3,7 +3,8 @@
 SepViT and the model zoo, per backend and dtype.
 
     python tools/analysis/benchmark_frontier.py [--models NAME ...]
-        [--backends pytorch compiled onnxruntime] [--dtypes fp32 bf16 fp16]
+        [--backends pytorch compiled onnxruntime onnxruntime-fused]
+        [--dtypes fp32 bf16 fp16]
         [--device cpu|cuda] [--batch-size 16] [--iters 5] [--out DIR]
 
 For every model x backend x dtype it times the whole classifier (random
@@ -25,8 +26,10 @@ compare, or give more ``--iters``.
 
 Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
 (``torch.compile`` with Inductor and weight freezing, whose compile time is
-printed; minutes per model on a small CPU) and ``onnxruntime`` (fp32 only:
-a static graph per batch size, CPU provider).
+printed; minutes per model on a small CPU), ``onnxruntime`` (fp32 only:
+a static graph per batch size, CPU provider) and ``onnxruntime-fused`` (the
+same graph with onnxruntime's transformer fusions, as
+``pytorch2onnx.py --onnxruntime-fusions`` writes it).
 """
 import argparse
 import csv
@@ -39,14 +42,15 @@ from contextlib import nullcontext
 import torch
 from mmengine.config import Config
 
-from mmsepvit.analysis.benchmark import (describe_machine, median,
+from mmsepvit.analysis.benchmark import (ONNXRUNTIME_BACKENDS,
+                                         describe_machine, median,
                                          percentile, timed_rounds)
 from mmsepvit.analysis.frontier import (default_models, find_models,
                                         input_size, pareto_front)
 from mmsepvit.cli import OptionError, add_timing_args, run
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
-BACKENDS = ('pytorch', 'compiled', 'onnxruntime')
+BACKENDS = ('pytorch', 'compiled', *ONNXRUNTIME_BACKENDS)
 COLUMNS = ('model', 'family', 'backend', 'dtype', 'device', 'machine',
            'size',
            'batch_size', 'params_M', 'GFLOPs', 'top1', 'top1_source',
@@ -93,15 +97,18 @@ def pytorch_calls(classifier, inputs, dtype, device, compiled):
     return {key: (lambda b=batch: call(b)) for key, batch in inputs.items()}
 
 
-def onnxruntime_calls(classifier, inputs, onnx_dir):
-    """Callables running static ONNX exports of the classifier."""
+def onnxruntime_calls(classifier, inputs, onnx_dir, fusions):
+    """Callables running static ONNX exports of the classifier (with
+    onnxruntime's fusions if ``fusions``)."""
     from mmsepvit.deployment import deploy_graph, export_module
     from mmsepvit.deployment import inference_session
     from mmsepvit.deployment.onnx_export import INPUT_NAME
     calls = {}
     for key, batch in inputs.items():
         path = osp.join(onnx_dir, f'{key}.onnx')
-        export_module(deploy_graph(classifier), batch, path)
+        export_module(
+            deploy_graph(classifier), batch, path,
+            onnxruntime_fusions=fusions)
         session = inference_session(path, ['CPUExecutionProvider'])
         array = batch.numpy()
         calls[key] = (lambda s=session, a=array: s.run(None, {INPUT_NAME: a}))
@@ -122,8 +129,9 @@ def measure(model, backend, dtype_name, args):
     }
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as onnx_dir:
-        if backend == 'onnxruntime':
-            calls = onnxruntime_calls(classifier, inputs, onnx_dir)
+        if backend in ONNXRUNTIME_BACKENDS:
+            calls = onnxruntime_calls(classifier, inputs, onnx_dir,
+                                      ONNXRUNTIME_BACKENDS[backend])
         else:
             calls = pytorch_calls(classifier, inputs, dtype, device,
                                   backend == 'compiled')
@@ -200,11 +208,11 @@ def plot(panels, path):
 
 def main():
     args = parse_args()
-    if 'onnxruntime' in args.backends and (args.device != 'cpu' or set(
-            args.dtypes) != {'fp32'}):
-        raise OptionError('--backends onnxruntime times fp32 graphs on the '
-                          'CPU here; give --device cpu --dtypes fp32, or '
-                          'leave onnxruntime out.')
+    if set(ONNXRUNTIME_BACKENDS) & set(args.backends) and (
+            args.device != 'cpu' or set(args.dtypes) != {'fp32'}):
+        raise OptionError('--backends onnxruntime(-fused) times fp32 graphs '
+                          'on the CPU here; give --device cpu --dtypes fp32, '
+                          'or leave onnxruntime out.')
     if args.device == 'cpu' and 'fp16' in args.dtypes:
         raise OptionError('--dtypes fp16 needs --device cuda; CPU autocast '
                           'runs bf16.')

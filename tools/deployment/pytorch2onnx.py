@@ -2,7 +2,8 @@
 """Export the model of an mmsepvit config to ONNX.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
-        [--shape H W] [--dynamic] [--cfg-options ...]
+        [--shape H W] [--dynamic] [--onnxruntime-fusions]
+        [--cfg-options ...]
 
 CONFIG is a config file or a model name of mmsepvit's model index.
 
@@ -54,6 +55,12 @@ def parse_args():
         help='batch, height and width dynamic (height and width stay fixed '
         'for the ImageNet models, whose window tokens are learned per '
         'window position)')
+    parser.add_argument(
+        '--onnxruntime-fusions',
+        action='store_true',
+        help='fuse the graph for onnxruntime (attention into '
+        'MultiHeadAttention, add + LayerNorm, bias + GELU; faster there, '
+        'runs in onnxruntime only)')
     add_cfg_options_arg(parser)
     return parser.parse_args()
 
@@ -94,7 +101,8 @@ def main():
             args.out,
             shape,
             dynamic=args.dynamic,
-            metadata=dict(dataset_meta=dataset_meta(cfg, checkpoint))).kind
+            metadata=dict(dataset_meta=dataset_meta(cfg, checkpoint)),
+            onnxruntime_fusions=args.onnxruntime_fusions).kind
     except (ValueError, TypeError) as error:  # no export at this size
         raise OptionError(str(error))
     seconds = time.perf_counter() - start
