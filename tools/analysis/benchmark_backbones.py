@@ -131,13 +131,13 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
     print(f'\n{title}: {size}x{size}, {args.device}: '
           f'{describe_machine(torch.device(args.device))}, {args.iters} '
           f'rounds, backends interleaved')
-    print(f'{"backbone":<13}{"backend":<13}{"b1 median ms":>13}'
+    print(f'{"backbone":<13}{"backend":<18}{"b1 median ms":>13}'
           f'{"b1 p90 ms":>11}{f"b{batch_size} img/s":>12}'
           f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}'
           f'{"img/s vs pytorch":>18}')
     for name, backend in [key for key in single if key in batched]:
         key = (name, backend)
-        print(f'{name:<13}{backend:<13}{latency[key] * 1e3:>13.1f}'
+        print(f'{name:<13}{backend:<18}{latency[key] * 1e3:>13.1f}'
               f'{percentile(single[key], 0.9) * 1e3:>11.1f}'
               f'{rate[key]:>12.2f}'
               f'{ratio(latency, key, (BASELINE, backend)):>19}'
