@@ -39,17 +39,26 @@ def inference_session(onnx_file: str,
     """
     import onnxruntime
     from onnxruntime.capi.onnxruntime_pybind11_state import InvalidProtobuf
+    from onnxruntime.capi.onnxruntime_pybind11_state import \
+        NotImplemented as OperatorNotImplemented
     options = onnxruntime.SessionOptions()
     if num_threads is not None:
         options.intra_op_num_threads = num_threads
+    providers = list(providers or default_providers())
     try:
         return onnxruntime.InferenceSession(
-            onnx_file,
-            sess_options=options,
-            providers=list(providers or default_providers()))
+            onnx_file, sess_options=options, providers=providers)
     except InvalidProtobuf as error:
         raise UnusableInputError(
             f'{onnx_file} is not an ONNX model: {error}')
+    except OperatorNotImplemented as error:
+        # onnxruntime's fusions can emit operators only some providers
+        # implement (a GroupNorm fused from InstanceNorm: CUDA only).
+        raise UnusableInputError(
+            f'{onnx_file} holds an operator that the providers {providers} '
+            f'do not implement: {error}. If it was exported with '
+            f'--onnxruntime-fusions, export it without them for these '
+            f'providers.')
 
 
 class OnnxRuntimeModel(BaseModel):

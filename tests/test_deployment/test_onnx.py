@@ -297,6 +297,34 @@ def test_export_refuses_to_freeze_a_dynamic_dimension(tmp_path):
             dynamic_dims=(0, ))
 
 
+def test_runtime_names_an_operator_its_providers_lack(tmp_path):
+    # What onnxruntime's fusions make of an InstanceNorm: a GroupNorm that
+    # only its CUDA provider implements.
+    import onnx
+    from onnx import TensorProto, helper
+
+    from mmsepvit.utils import UnusableInputError
+    channels = 4
+    node = helper.make_node(
+        'GroupNorm', ['x', 'gamma', 'beta'], ['y'],
+        domain='com.microsoft', groups=2, activation=0, epsilon=1e-5)
+    graph = helper.make_graph(
+        [node], 'fused',
+        [helper.make_tensor_value_info('x', TensorProto.FLOAT,
+                                       [1, 8, 8, channels])],
+        [helper.make_tensor_value_info('y', TensorProto.FLOAT,
+                                       [1, 8, 8, channels])],
+        [helper.make_tensor(name, TensorProto.FLOAT, [channels],
+                            [1.] * channels) for name in ('gamma', 'beta')])
+    path = tmp_path / 'fused.onnx'
+    onnx.save(helper.make_model(graph, opset_imports=[
+        helper.make_opsetid('', 20), helper.make_opsetid('com.microsoft', 1)
+    ]), str(path))
+    with pytest.raises(UnusableInputError,
+                       match='GroupNorm.*without them'):
+        inference_session(str(path), ['CPUExecutionProvider'])
+
+
 def test_runtime_refuses_files_and_inputs_that_do_not_fit(exports, tmp_path):
     _, seg_file = exports['seg']
     _, cls_file = exports['cls']

@@ -48,6 +48,7 @@ from mmsepvit.analysis.benchmark import (ONNXRUNTIME_BACKENDS,
 from mmsepvit.analysis.frontier import (default_models, find_models,
                                         input_size, pareto_front)
 from mmsepvit.cli import OptionError, add_timing_args, run
+from mmsepvit.utils import UnusableInputError
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 BACKENDS = ('pytorch', 'compiled', *ONNXRUNTIME_BACKENDS)
@@ -224,12 +225,17 @@ def main():
           f'{len(args.dtypes)} dtypes on {args.device}: '
           f'{describe_machine(torch.device(args.device))}')
     for i, (model, backend, dtype) in enumerate(runs, 1):
-        row, prepared = measure(model, backend, dtype, args)
+        run_name = f'[{i}/{len(runs)}] {model.name} {backend} {dtype}'
+        try:
+            row, prepared = measure(model, backend, dtype, args)
+        except UnusableInputError as error:  # a backend that cannot run it
+            print(f'{run_name}: not timed: {error}', flush=True)
+            continue
         rows.append(row)
-        print(f'[{i}/{len(runs)}] {model.name} {backend} {dtype}: '
-              f'b1 {row["latency_ms"]} ms (p90 {row["latency_p90_ms"]}), '
-              f'b{args.batch_size} {row["throughput_img_s"]} img/s '
-              f'(ready in {prepared:.0f} s)', flush=True)
+        print(f'{run_name}: b1 {row["latency_ms"]} ms (p90 '
+              f'{row["latency_p90_ms"]}), b{args.batch_size} '
+              f'{row["throughput_img_s"]} img/s (ready in {prepared:.0f} s)',
+              flush=True)
     panels = mark_fronts(rows)
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'frontier.csv'), 'w', newline='') as f:
