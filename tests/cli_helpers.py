@@ -84,6 +84,14 @@ class ToolRun:
         """SIGKILL the tool's process, as a user's ``kill -9`` would."""
         os.kill(self.pid, signal.SIGKILL)
 
+    def pause(self):
+        """SIGSTOP the tool's process: it halts wherever it is."""
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def go_on(self):
+        """SIGCONT a paused process."""
+        os.kill(self.pid, signal.SIGCONT)
+
 
 class WarmInterpreter:
     """Starts tool runs as forks of tests/warm_interpreter.py, which has

@@ -198,9 +198,8 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         *NO_WORKERS
     ]
 
-    def saving_since(start):
-        return lambda: any(p.stat().st_mtime_ns > start
-                           for p in work_dir.glob('*.partial'))
+    def saving():
+        return any(work_dir.glob('*.partial'))
 
     def training(log):
         return lambda: 'Iter(train)' in log.read_text()
@@ -213,8 +212,16 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         start = time.time_ns()
         process = start_tool(command, shapes_workspace, log)
         if attempt == 0:  # while a checkpoint is being written
-            _wait_for(saving_since(start), process)
-            time.sleep(rng.uniform(0, 0.05))
+            # A save of the Lite demo takes milliseconds: halt the run as
+            # soon as a save shows, and look again, so that the kill lands
+            # inside a save every time, not by luck of timing.
+            while True:
+                _wait_for(saving, process)
+                assert process.poll() is None, log.read_text()[-3000:]
+                process.pause()
+                if saving():
+                    break
+                process.go_on()
         else:  # at a random moment of training: a step, a save, a val
             _wait_for(training(log), process)
             time.sleep(rng.uniform(0, 3))
