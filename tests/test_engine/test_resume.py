@@ -201,8 +201,10 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
     def saving():
         return any(work_dir.glob('*.partial'))
 
-    def training(log):
-        return lambda: 'Iter(train)' in log.read_text()
+    def trained(log, iters):
+        return lambda: any(
+            int(done) >= iters
+            for done in re.findall(r'Iter\(train\) \[(\d+)/', log.read_text()))
 
     rng = random.Random(0)
     runs, kills_during_save = [], 0
@@ -223,8 +225,10 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
                     break
                 process.go_on()
         else:  # at a random moment of training: a step, a save, a val
-            _wait_for(training(log), process)
-            time.sleep(rng.uniform(0, 3))
+            # Counted in iterations, not seconds: a fast machine must not
+            # reach the end first (3 iterations and a val stay ahead).
+            _wait_for(trained(log, rng.randint(1, 5)), process)
+            time.sleep(rng.uniform(0, 0.3))
         assert process.poll() is None, log.read_text()[-3000:]
         process.kill()
         process.wait()
