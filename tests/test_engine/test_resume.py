@@ -1,8 +1,8 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """A killed and resumed run ends with the weights and optimizer state of an
 uninterrupted one, with and without data workers; a kill at any moment,
-during a checkpoint save too, leaves a run that resumes; a checkpoint of
-another model is refused before any step."""
+during a checkpoint save too, leaves a run that resumes, with and without
+data workers; a checkpoint of another model is refused before any step."""
 import random
 import re
 import shutil
@@ -183,11 +183,12 @@ def test_resume_and_load_from_refuse_another_models_checkpoint(
     assert f'Checkpoint {checkpoint} does not fit' in results[0][1]
 
 
-def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
-                                                      tmp_path):
+@pytest.mark.parametrize('workers', WORKERS)
+def test_sigkill_at_any_moment_leaves_a_resumable_run(
+        workers, shapes_workspace, tmp_path):
     """A kill while a checkpoint is being written, then one at a random
     moment of training; every following --resume must carry on, and the run
-    must finish."""
+    must finish. Without data workers and with the configs' two."""
     work_dir = tmp_path / 'work'
     command = [
         TRAIN, SEG_DEMO, '--work-dir', work_dir, '--resume', '--cfg-options',
@@ -195,7 +196,7 @@ def test_sigkill_at_any_moment_leaves_a_resumable_run(shapes_workspace,
         'default_hooks.checkpoint.interval=1',
         'default_hooks.checkpoint.max_keep_ckpts=1',
         'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
-        *NO_WORKERS
+        *WORKERS[workers]
     ]
 
     def saving():
