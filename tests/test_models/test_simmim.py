@@ -94,13 +94,21 @@ def test_a_mask_of_another_grid_is_refused(encoder):
         encoder(torch.randn(2, 3, 64, 64), torch.zeros(2, 8, 8))
 
 
-def test_pretraining_steps_lower_the_reconstruction_loss(shapes_workspace):
-    """The small-data config's model and optimizer on generated images."""
+@pytest.mark.parametrize(
+    'neck', [None, dict(type='mmsepvit.SimMIMConvDecoder')],
+    ids=['linear_decoder', 'conv_decoder'])
+def test_pretraining_steps_lower_the_reconstruction_loss(
+        shapes_workspace, neck):
+    """The small-data config's model and optimizer on generated images,
+    with SimMIM's linear decoder and with mmsepvit's non-linear one."""
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.structures import DataSample
     cfg = Config.fromfile(SMALL_DATA)
+    cfg.model.neck.update(neck or {})
     torch.manual_seed(0)
     model = build_model(cfg)
+    assert type(model.neck).__name__ == (
+        'SimMIMConvDecoder' if neck else 'SimMIMLinearDecoder')
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     images = sorted((shapes_workspace / 'data' / 'shapes' / 'ade' / 'images' /
@@ -126,6 +134,36 @@ def test_pretraining_steps_lower_the_reconstruction_loss(shapes_workspace):
     for _ in range(8):
         model.train_step(batch, optim_wrapper)
     assert loss() < 0.8 * before
+
+
+@pytest.mark.parametrize('neck,neighbours,million_params', [
+    (dict(type='SimMIMLinearDecoder'), False, 0.8),
+    (dict(type='mmsepvit.SimMIMConvDecoder'), True, 2.8),
+])
+def test_which_features_each_decoder_predicts_a_patch_from(
+        neck, neighbours, million_params):
+    """SimMIM's decoder: a 32x32 patch from its own feature vector only;
+    the conv decoder: from its 3x3 neighbourhood too."""
+    from mmpretrain.registry import MODELS
+    decoder = MODELS.build(dict(neck, in_channels=256, encoder_stride=32))
+    assert round(sum(p.numel() for p in decoder.parameters()) / 1e6,
+                 1) == million_params
+    features = torch.randn(1, 256, 4, 4)
+    changed = features.clone()
+    changed[:, :, 1, 1] += 1
+    with torch.no_grad():
+        moved = (decoder(changed) - decoder(features)).abs().amax(1)[0] > 0
+    patches = moved.view(4, 32, 4, 32).any(3).any(1)
+    expected = torch.zeros(4, 4, dtype=torch.bool)
+    expected[0:3, 0:3] = neighbours
+    expected[1, 1] = True
+    assert torch.equal(patches, expected)
+
+
+def test_a_decoder_kernel_that_would_shift_the_map_is_refused():
+    from mmsepvit.models import SimMIMConvDecoder
+    with pytest.raises(ValueError, match='kernel_size must be odd'):
+        SimMIMConvDecoder(256, 32, kernel_size=2)
 
 
 @pytest.fixture(scope='module')
@@ -209,10 +247,20 @@ def test_visualisation_shows_the_masked_pixels_reconstructed(
     # Visible pixels are the image's; masked ones the model's prediction.
     assert (reconstructed[~grey] == original[~grey]).all()
     assert (reconstructed[grey] != original[grey]).any()
-    (code, output), = run_tools(
-        [[VISUALIZE, SEG_DEMO, checkpoint_file, image, '--out', out]],
+    # The wrong config: another task's, another decoder's.
+    other_decoder = shapes_workspace / 'simmim_conv_decoder.py'
+    other_decoder.write_text(
+        f'_base_ = [{SMALL_DATA!r}]\n'
+        "model = dict(neck=dict(type='mmsepvit.SimMIMConvDecoder'))\n")
+    (code, output), (decoder_code, decoder_output) = run_tools(
+        [[VISUALIZE, SEG_DEMO, checkpoint_file, image, '--out', out],
+         [VISUALIZE, other_decoder, checkpoint_file, image, '--out', out]],
         shapes_workspace)
     assert code == 1 and 'no SimMIMMaskGenerator' in output
+    assert decoder_code == 1 and 'Traceback' not in decoder_output
+    assert 'does not fit the model: the model has neck.hidden' in (
+        decoder_output) and 'the config the checkpoint was trained with' in (
+            decoder_output), decoder_output[-2000:]
 
 
 def independent_resampling(tokens, source, target):

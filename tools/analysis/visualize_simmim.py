@@ -6,7 +6,8 @@ image, original | masked | reconstructed.
         [IMAGE ...] [--out simmim.png] [--seed 0]
 
 CONFIG is the SimMIM config (file or model name) the checkpoint was trained
-with; its mask generator masks the images (resized and centre-cropped to
+with (the one the Runner saved in the work dir has any ``--cfg-options``
+of that run, a decoder changed there too); its mask generator masks the images (resized and centre-cropped to
 its input size), and the checkpoint's model fills in the masked patches.
 The reconstructed column shows the visible pixels as they are and the
 model's prediction in the grey patches.
@@ -40,7 +41,11 @@ def main():
     cfg = load_config(args.config)
     mask_generator_cfg(cfg)  # a SimMIM config, before loading weights
     model = build_model(cfg)
-    load_checkpoint_into(model, args.checkpoint)
+    load_checkpoint_into(
+        model,
+        args.checkpoint,
+        hint=' Give the config the checkpoint was trained with (the Runner '
+        'saved it in the work dir, --cfg-options included).')
     rows = [
         np.concatenate(r[:3], axis=1)
         for r in reconstruct(model, cfg, args.images, args.seed)
