@@ -1,7 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """tools/analysis/benchmark_frontier.py: which models it compares, what it
 reports of them, and the accuracy-speed front it draws."""
+import argparse
 import csv
+import importlib.util
 import re
 
 import mmcv
@@ -12,8 +14,10 @@ from mmengine.config import Config
 
 from mmsepvit.analysis.benchmark import describe_machine
 from mmsepvit.analysis.frontier import (FAMILIES, default_models,
-                                        input_size, pareto_front, zoo)
+                                        find_models, input_size,
+                                        pareto_front, zoo)
 from mmsepvit.apis import load_model_index
+from mmsepvit.utils import UnusableInputError
 
 FRONTIER = str(REPO / 'tools' / 'analysis' / 'benchmark_frontier.py')
 POOLFORMER = 'poolformer-s12_3rdparty_32xb128_in1k'
@@ -27,6 +31,47 @@ def test_pareto_front_is_what_nothing_beats_on_both():
     assert pareto_front(latencies, top1s) == [
         True, False, True, True, False, True
     ]
+
+
+def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
+    """Every timed call of one setting has a call of every other setting
+    between it and the next, so a machine that slows down mid-run shifts
+    all of a model's backends alike; a setting that cannot run is returned
+    as its error, the others are timed."""
+    spec = importlib.util.spec_from_file_location('benchmark_frontier',
+                                                  FRONTIER)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    order = []
+
+    def fake_calls(classifier, inputs, dtype, device, compiled):
+        if compiled:
+            raise UnusableInputError('no compiler here')
+        return {
+            key: (lambda key=key: order.append((dtype, key)))
+            for key in inputs
+        }
+
+    monkeypatch.setattr(tool, 'build_classifier',
+                        lambda config: torch.nn.Identity())
+    monkeypatch.setattr(tool, 'pytorch_calls', fake_calls)
+    settings = [('pytorch', 'fp32'), ('compiled', 'fp32'),
+                ('pytorch', 'bf16')]
+    model, = find_models(['sepvit-lite_in1k'])
+    results = tool.measure(
+        model, settings,
+        argparse.Namespace(device='cpu', batch_size=2, iters=3, warmup=1))
+    assert [setting for setting, _, _ in results] == settings
+    (_, fp32, _), (_, refused, seconds), (_, bf16, _) = results
+    assert isinstance(refused, UnusableInputError) and seconds is None
+    assert (fp32['dtype'], bf16['dtype']) == ('fp32', 'bf16')
+    calls = {(torch.float32, 'latency'), (torch.float32, 'throughput'),
+             (torch.bfloat16, 'latency'), (torch.bfloat16, 'throughput')}
+    # Each call once to prepare it, once to warm up, then 3 rounds.
+    timed = order[2 * len(calls):]
+    assert len(timed) == 3 * len(calls)
+    for start in range(0, len(timed), len(calls)):
+        assert set(timed[start:start + len(calls)]) == calls
 
 
 @pytest.mark.slow  # reads every candidate config of mmpretrain's zoo

@@ -20,9 +20,10 @@ Models: names of mmsepvit's model index or mmpretrain's zoo
 (``mmpretrain.list_models()``). Default: SepViT Lite/T/S/B and mmpretrain's
 224x224 ImageNet-1k models between 1 and 20 GFLOPs of the Swin, Twins,
 PVTv2, ConvNeXt, DeiT, EfficientFormer, PoolFormer, MobileViT and
-EfficientNet families, one checkpoint per network. Models are timed one
-after the other, so a busy machine shifts their figures unevenly: rerun and
-compare, or give more ``--iters``.
+EfficientNet families, one checkpoint per network. A model's backends and
+dtypes are timed in the same interleaved rounds, so the ratios between them
+are fair; models are timed one after the other, so a busy machine shifts
+their figures unevenly: rerun and compare, or give more ``--iters``.
 
 Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
 (``torch.compile`` with Inductor and weight freezing, whose compile time is
@@ -116,10 +117,33 @@ def onnxruntime_calls(classifier, inputs, onnx_dir, fusions):
     return calls
 
 
-def measure(model, backend, dtype_name, args):
-    """One row: the model timed in one backend and dtype."""
+def prepared_calls(classifier, inputs, backend, dtype_name, device,
+                   onnx_dir):
+    """The callables of one backend and dtype (graphs exported under
+    ``onnx_dir``), each run once: compiles, if it does."""
+    if backend in ONNXRUNTIME_BACKENDS:
+        graphs = osp.join(onnx_dir, backend)
+        os.makedirs(graphs)
+        calls = onnxruntime_calls(classifier, inputs, graphs,
+                                  ONNXRUNTIME_BACKENDS[backend])
+    else:
+        calls = pytorch_calls(classifier, inputs, DTYPES[dtype_name], device,
+                              backend == 'compiled')
+    for call in calls.values():
+        call()
+    return calls
+
+
+def measure(model, settings, args):
+    """The model timed in every ``(backend, dtype)`` of ``settings``, all in
+    the same interleaved rounds.
+
+    Returns:
+        list[tuple]: Per setting, in order: the setting, then its row and
+        the seconds it took to prepare (export, compile), or the
+        :class:`UnusableInputError` that kept it from running and None.
+    """
     device = torch.device(args.device)
-    dtype = DTYPES[dtype_name]
     config = Config.fromfile(model.config)
     classifier = build_classifier(config).to(device)
     size = input_size(config)
@@ -128,35 +152,50 @@ def measure(model, backend, dtype_name, args):
         'throughput': torch.randn(
             args.batch_size, 3, size, size, device=device)
     }
-    start = time.perf_counter()
+    calls, prepared, refused = {}, {}, {}
     with tempfile.TemporaryDirectory() as onnx_dir:
-        if backend in ONNXRUNTIME_BACKENDS:
-            calls = onnxruntime_calls(classifier, inputs, onnx_dir,
-                                      ONNXRUNTIME_BACKENDS[backend])
-        else:
-            calls = pytorch_calls(classifier, inputs, dtype, device,
-                                  backend == 'compiled')
-        for call in calls.values():  # compiles, if it does
-            call()
-        prepared = time.perf_counter() - start
-        times = timed_rounds(calls, args.iters, args.warmup, device)
-    return dict(
-        model=model.name,
-        family=model.family,
-        backend=backend,
-        dtype=dtype_name,
-        device=args.device,
-        machine=describe_machine(device),
-        size=size,
-        batch_size=args.batch_size,
-        params_M=round(model.params / 1e6, 2),
-        GFLOPs=round(model.flops / 1e9, 2),
-        top1=model.top1,
-        top1_source=model.source,
-        latency_ms=round(median(times['latency']) * 1e3, 1),
-        latency_p90_ms=round(percentile(times['latency'], 0.9) * 1e3, 1),
-        throughput_img_s=round(
-            args.batch_size / median(times['throughput']), 2)), prepared
+        for setting in settings:
+            start = time.perf_counter()
+            try:
+                ready = prepared_calls(classifier, inputs, *setting, device,
+                                       onnx_dir)
+            except UnusableInputError as error:  # a backend can't run it
+                refused[setting] = error
+                continue
+            prepared[setting] = time.perf_counter() - start
+            calls.update({(*setting, key): c for key, c in ready.items()})
+        # onnxruntime's threads spin on after a run: pause after each call
+        # so that the next one has the cores (see timed_rounds).
+        settle = 0.1 if any(b in ONNXRUNTIME_BACKENDS
+                            for b, _ in prepared) else 0.
+        times = timed_rounds(calls, args.iters, args.warmup, device, settle)
+    results = []
+    for setting in settings:
+        if setting in refused:
+            results.append((setting, refused[setting], None))
+            continue
+        backend, dtype_name = setting
+        latency = times[(*setting, 'latency')]
+        row = dict(
+            model=model.name,
+            family=model.family,
+            backend=backend,
+            dtype=dtype_name,
+            device=args.device,
+            machine=describe_machine(device),
+            size=size,
+            batch_size=args.batch_size,
+            params_M=round(model.params / 1e6, 2),
+            GFLOPs=round(model.flops / 1e9, 2),
+            top1=model.top1,
+            top1_source=model.source,
+            latency_ms=round(median(latency) * 1e3, 1),
+            latency_p90_ms=round(percentile(latency, 0.9) * 1e3, 1),
+            throughput_img_s=round(
+                args.batch_size / median(times[(*setting, 'throughput')]),
+                2))
+        results.append((setting, row, prepared[setting]))
+    return results
 
 
 def mark_fronts(rows):
@@ -218,24 +257,25 @@ def main():
         raise OptionError('--dtypes fp16 needs --device cuda; CPU autocast '
                           'runs bf16.')
     models = find_models(args.models) if args.models else default_models()
-    runs = [(m, b, d) for m in models for b in args.backends
-            for d in args.dtypes]
+    settings = [(b, d) for b in args.backends for d in args.dtypes]
+    runs = len(models) * len(settings)
     rows = []
     print(f'{len(models)} models x {len(args.backends)} backends x '
           f'{len(args.dtypes)} dtypes on {args.device}: '
           f'{describe_machine(torch.device(args.device))}')
-    for i, (model, backend, dtype) in enumerate(runs, 1):
-        run_name = f'[{i}/{len(runs)}] {model.name} {backend} {dtype}'
-        try:
-            row, prepared = measure(model, backend, dtype, args)
-        except UnusableInputError as error:  # a backend that cannot run it
-            print(f'{run_name}: not timed: {error}', flush=True)
-            continue
-        rows.append(row)
-        print(f'{run_name}: b1 {row["latency_ms"]} ms (p90 '
-              f'{row["latency_p90_ms"]}), b{args.batch_size} '
-              f'{row["throughput_img_s"]} img/s (ready in {prepared:.0f} s)',
-              flush=True)
+    done = 0
+    for model in models:
+        for (backend, dtype), row, prepared in measure(model, settings, args):
+            done += 1
+            run_name = f'[{done}/{runs}] {model.name} {backend} {dtype}'
+            if isinstance(row, UnusableInputError):
+                print(f'{run_name}: not timed: {row}', flush=True)
+                continue
+            rows.append(row)
+            print(f'{run_name}: b1 {row["latency_ms"]} ms (p90 '
+                  f'{row["latency_p90_ms"]}), b{args.batch_size} '
+                  f'{row["throughput_img_s"]} img/s (ready in '
+                  f'{prepared:.0f} s)', flush=True)
     panels = mark_fronts(rows)
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'frontier.csv'), 'w', newline='') as f:
