@@ -75,15 +75,13 @@ def synchronize(device: torch.device) -> None:
 def timed_rounds(calls: Dict[str, Callable[[], object]],
                  iters: int,
                  warmup: int,
-                 device: torch.device,
-                 settle: float = 0.) -> Dict[str, List[float]]:
+                 device: torch.device) -> Dict[str, List[float]]:
     """Seconds per call of each callable, rounds interleaved so that machine
     noise hits all alike.
 
-    ``settle`` seconds are slept, untimed, after every timed call: where
-    the calls run on different thread pools (PyTorch and onnxruntime,
-    whose threads spin on after a run), the next call would otherwise
-    share the cores with the last one's spinning threads.
+    onnxruntime sessions should come from
+    :func:`mmsepvit.deployment.inference_session`, whose threads stop when
+    a run returns: by default they spin on and slow the next call.
     """
     for call in calls.values():
         for _ in range(warmup):
@@ -96,7 +94,6 @@ def timed_rounds(calls: Dict[str, Callable[[], object]],
             call()
             synchronize(device)
             times[name].append(time.perf_counter() - start)
-            time.sleep(settle)
     return times
 
 

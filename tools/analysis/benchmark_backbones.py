@@ -34,10 +34,6 @@ from mmsepvit.analysis.benchmark import (BASELINE, ONNXRUNTIME_BACKENDS,
 from mmsepvit.cli import add_timing_args, run
 
 
-# Seconds between timed calls when PyTorch and onnxruntime alternate.
-SETTLE_S = 0.1
-
-
 class OnnxRunner:
     """Calls an exported backbone in onnxruntime like a module."""
 
@@ -98,11 +94,7 @@ def timings(models, backends, batch, iters, warmup, onnx_dir):
              for backend in backends
              for name, call in runners(models, backend, batch,
                                        onnx_dir).items()}
-    # onnxruntime's threads spin on after a run and would slow the PyTorch
-    # call after it (SepViT-T at batch 1 on a 2-core CPU: 122 instead of
-    # 77 ms): let them park.
-    settle = SETTLE_S if len(backends) > 1 else 0.
-    return timed_rounds(calls, iters, warmup, batch.device, settle)
+    return timed_rounds(calls, iters, warmup, batch.device)
 
 
 def ratio(figures, key, reference) -> str:

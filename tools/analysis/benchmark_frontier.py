@@ -164,11 +164,7 @@ def measure(model, settings, args):
                 continue
             prepared[setting] = time.perf_counter() - start
             calls.update({(*setting, key): c for key, c in ready.items()})
-        # onnxruntime's threads spin on after a run: pause after each call
-        # so that the next one has the cores (see timed_rounds).
-        settle = 0.1 if any(b in ONNXRUNTIME_BACKENDS
-                            for b, _ in prepared) else 0.
-        times = timed_rounds(calls, args.iters, args.warmup, device, settle)
+        times = timed_rounds(calls, args.iters, args.warmup, device)
     results = []
     for setting in settings:
         if setting in refused:
