@@ -7,8 +7,9 @@ image, original | masked | reconstructed.
 
 CONFIG is the SimMIM config (file or model name) the checkpoint was trained
 with (the one the Runner saved in the work dir has any ``--cfg-options``
-of that run, a decoder changed there too); its mask generator masks the images (resized and centre-cropped to
-its input size), and the checkpoint's model fills in the masked patches.
+of that run, a decoder changed there too); its mask generator masks the
+images (resized and centre-cropped to its input size), and the
+checkpoint's model fills in the masked patches.
 The reconstructed column shows the visible pixels as they are and the
 model's prediction in the grey patches.
 """
