@@ -1,25 +1,18 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """Checkpoints in the authors' layout, and the converter that maps them to
 mmsepvit's, for the tests."""
-import importlib.util
-from pathlib import Path
-
 import torch
+from cli_helpers import REPO, import_tool
 from mmengine.config import Config
 from sepvit_reference import authors_state_dict
 
 from mmsepvit.apis import build_model as mmsepvit_build_model
 
-REPO = Path(__file__).resolve().parents[1]
 CONVERTER = REPO / 'tools' / 'model_converters' / 'sepvit2mmsepvit.py'
 
 
 def load_converter():
-    spec = importlib.util.spec_from_file_location('sepvit2mmsepvit',
-                                                  CONVERTER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return import_tool(CONVERTER)
 
 
 def convert(checkpoint):

@@ -8,6 +8,7 @@ interpreters that spend 7-10 s each importing them; everything from the
 tool's own imports on is the tool's. Tests about import order start fresh
 interpreters themselves."""
 import atexit
+import importlib.util
 import json
 import os
 import select
@@ -135,6 +136,15 @@ class WarmInterpreter:
 
 WARM = WarmInterpreter()
 start_tool = WARM.start
+
+
+def import_tool(path):
+    """A tool script as a module (its ``main`` not run), to test its
+    functions with parts replaced."""
+    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def run_tool(args, cwd, timeout=600, **env):

@@ -3,13 +3,12 @@
 reports of them, and the accuracy-speed front it draws."""
 import argparse
 import csv
-import importlib.util
 import re
 
 import mmcv
 import pytest
 import torch
-from cli_helpers import REPO, run_tools
+from cli_helpers import REPO, import_tool, run_tools
 from mmengine.config import Config
 
 from mmsepvit.analysis.benchmark import describe_machine
@@ -38,10 +37,7 @@ def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
     between it and the next, so a machine that slows down mid-run shifts
     all of a model's backends alike; a setting that cannot run is returned
     as its error, the others are timed."""
-    spec = importlib.util.spec_from_file_location('benchmark_frontier',
-                                                  FRONTIER)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = import_tool(FRONTIER)
     order = []
 
     def fake_calls(classifier, inputs, dtype, device, compiled):
