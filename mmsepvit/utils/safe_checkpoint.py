@@ -24,6 +24,7 @@ from typing import (Any, Callable, Iterable, List, Mapping, Sequence, Tuple,
                     Union)
 
 import numpy as np
+import numpy.core.multiarray as multiarray
 import torch
 from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
@@ -67,15 +68,18 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
 
 
 def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
-    multiarray = np.core.multiarray
     numeric = [
         np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
         np.uint32, np.uint64, np.float16, np.float32, np.float64,
         np.complex64, np.complex128
     ]
+    # numpy 1 pickles arrays and scalars as numpy.core.multiarray's, numpy 2
+    # as numpy._core.multiarray's: a checkpoint saved under either may be
+    # loaded under the other.
     return [
-        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
+        *((getattr(multiarray, name), f'{module}.{name}')
+          for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
+          for name in ('_reconstruct', 'scalar')),
         np.ndarray,
         np.dtype,
         *{type(np.dtype(t))

@@ -66,6 +66,26 @@ def test_runner_checkpoints_need_more_than_tensors(seg_checkpoint):
     assert checkpoint['message_hub']['log_scalars']['train/loss'].mean() > 0
 
 
+def test_checkpoints_saved_under_numpy_2_load(seg_checkpoint, tmp_path):
+    """numpy 2 pickles the Runner's arrays and random states under
+    ``numpy._core``, numpy 1 (this environment) under ``numpy.core``."""
+    original = zipfile.ZipFile(seg_checkpoint)
+    path = tmp_path / 'numpy2.pth'
+    with zipfile.ZipFile(path, 'w') as renamed:
+        for record in original.infolist():
+            data = original.read(record)
+            if record.filename.endswith('/data.pkl'):
+                assert b'numpy.core.multiarray' in data
+                data = data.replace(b'numpy.core.multiarray',
+                                    b'numpy._core.multiarray')
+            renamed.writestr(record.filename, data)
+    checkpoint = load_checkpoint_file(str(path))
+    reference = load_checkpoint_file(str(seg_checkpoint))
+    assert repr(checkpoint['rng_states']) == repr(reference['rng_states'])
+    torch.testing.assert_close(checkpoint['state_dict'],
+                               reference['state_dict'])
+
+
 def test_payloads_are_refused_by_the_loader(hostile, tmp_path):
     path, marker = hostile
     with pytest.raises(UnsafeCheckpointError, match="'io.open'") as error:
