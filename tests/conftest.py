@@ -3,9 +3,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 # Test helpers shared across folders (e.g. sepvit_reference) import by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Skip the tests marked ``cuda`` on a machine without a GPU."""
+    if torch.cuda.is_available():
+        return
+    no_gpu = pytest.mark.skip(reason='needs a CUDA GPU')
+    for item in items:
+        if item.get_closest_marker('cuda'):
+            item.add_marker(no_gpu)
 
 
 @pytest.fixture(scope='session')
