@@ -49,7 +49,7 @@ def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
         }
 
     monkeypatch.setattr(tool, 'build_classifier',
-                        lambda config: torch.nn.Identity())
+                        lambda config, device: torch.nn.Identity())
     monkeypatch.setattr(tool, 'pytorch_calls', fake_calls)
     settings = [('pytorch', 'fp32'), ('compiled', 'fp32'),
                 ('pytorch', 'bf16')]
@@ -68,6 +68,18 @@ def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
     assert len(timed) == 3 * len(calls)
     for start in range(0, len(timed), len(calls)):
         assert set(timed[start:start + len(calls)]) == calls
+
+
+@pytest.mark.cuda
+def test_models_that_cache_tensors_at_eval_run_on_the_gpu():
+    """EfficientFormer computes its attention biases when switched to eval
+    mode: a model switched on the CPU and moved after keeps them there."""
+    tool = import_tool(FRONTIER)
+    model, = find_models(['efficientformer-l1_3rdparty_8xb128_in1k'])
+    (_, row, _), = tool.measure(
+        model, [('pytorch', 'fp16')],
+        argparse.Namespace(device='cuda', batch_size=2, iters=1, warmup=1))
+    assert row['device'] == 'cuda' and row['throughput_img_s'] > 0
 
 
 @pytest.mark.slow  # reads every candidate config of mmpretrain's zoo

@@ -75,10 +75,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def build_classifier(config):
-    """The classifier of a config, with fresh weights, in eval mode."""
+def build_classifier(config, device):
+    """The classifier of a config, with fresh weights, on ``device``, in eval
+    mode, switched to it there: EfficientFormer computes its attention
+    biases at ``eval()``, on the device its weights are on."""
     from mmpretrain.apis import get_model
-    return get_model(config, pretrained=False).eval()
+    return get_model(config, pretrained=False, device=device)
 
 
 def pytorch_calls(classifier, inputs, dtype, device, compiled):
@@ -145,7 +147,7 @@ def measure(model, settings, args):
     """
     device = torch.device(args.device)
     config = Config.fromfile(model.config)
-    classifier = build_classifier(config).to(device)
+    classifier = build_classifier(config, device)
     size = input_size(config)
     inputs = {
         'latency': torch.randn(1, 3, size, size, device=device),
