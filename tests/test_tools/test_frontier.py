@@ -136,7 +136,7 @@ def test_frontier_tool_times_reports_and_draws(tmp_path):
             # CPU provider lacks: reported, the run goes on.
             FRONTIER, '--models', models[0], POOLFORMER, '--backends',
             'onnxruntime', 'onnxruntime-fused', '--iters', '1', '--warmup',
-            '0', '--batch-size', '2', '--out', tmp_path / 'ort'
+            '0', '--batch-size', '1', '--out', tmp_path / 'ort'
         ],
         [FRONTIER, '--models', 'swin-tiny', '--out', tmp_path / 'bad'],
     ], tmp_path)

@@ -113,11 +113,14 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None
-    single, batched = (timings(
-        models, args.backend,
-        torch.rand(size_batch, 3, size, size, device=args.device),
-        args.iters, args.warmup, onnx_dir)
-                       for size_batch in (1, batch_size))
+    def timed(size_batch):
+        batch = torch.rand(size_batch, 3, size, size, device=args.device)
+        return timings(models, args.backend, batch, args.iters, args.warmup,
+                       onnx_dir)
+
+    single = timed(1)
+    # At batch size 1 the same graphs and rounds give both columns.
+    batched = single if batch_size == 1 else timed(batch_size)
     latency = {key: median(ts) for key, ts in single.items()}
     rate = {key: batch_size / median(ts) for key, ts in batched.items()}
     print(f'\n{title}: {size}x{size}, {args.device}: '

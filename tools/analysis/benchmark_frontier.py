@@ -107,15 +107,19 @@ def onnxruntime_calls(classifier, inputs, onnx_dir, fusions):
     from mmsepvit.deployment import deploy_graph, export_module
     from mmsepvit.deployment import inference_session
     from mmsepvit.deployment.onnx_export import INPUT_NAME
-    calls = {}
+    calls, sessions = {}, {}
     for key, batch in inputs.items():
-        path = osp.join(onnx_dir, f'{key}.onnx')
-        export_module(
-            deploy_graph(classifier), batch, path,
-            onnxruntime_fusions=fusions)
-        session = inference_session(path, ['CPUExecutionProvider'])
+        shape = 'x'.join(map(str, batch.shape))
+        if shape not in sessions:  # batch size 1: one graph for both
+            path = osp.join(onnx_dir, f'{shape}.onnx')
+            export_module(
+                deploy_graph(classifier), batch, path,
+                onnxruntime_fusions=fusions)
+            sessions[shape] = inference_session(path,
+                                                ['CPUExecutionProvider'])
         array = batch.numpy()
-        calls[key] = (lambda s=session, a=array: s.run(None, {INPUT_NAME: a}))
+        calls[key] = (
+            lambda s=sessions[shape], a=array: s.run(None, {INPUT_NAME: a}))
     return calls
 
 
