@@ -113,6 +113,7 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
     }
     for model in models.values():
         model.eval()  # some mmpretrain backbones' train() returns None
+
     def timed(size_batch):
         batch = torch.rand(size_batch, 3, size, size, device=args.device)
         return timings(models, args.backend, batch, args.iters, args.warmup,

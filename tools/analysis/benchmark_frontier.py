@@ -76,9 +76,9 @@ def parse_args():
 
 
 def build_classifier(config, device):
-    """The classifier of a config, with fresh weights, on ``device``, in eval
-    mode, switched to it there: EfficientFormer computes its attention
-    biases at ``eval()``, on the device its weights are on."""
+    """The classifier of a config with fresh weights, moved to ``device``
+    before it is switched to eval mode: EfficientFormer computes its
+    attention biases at ``eval()``, on the device of its weights."""
     from mmpretrain.apis import get_model
     return get_model(config, pretrained=False, device=device)
 
