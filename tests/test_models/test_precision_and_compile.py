@@ -86,9 +86,9 @@ def _compile_and_compare(model, inputs):
     """Run ``model`` compiled (whole graph, dynamic sizes) and eager on each
     input; return the number of graphs dynamo made.
 
-    On CPU the captured graph runs on the eager backend: what the tests
-    check is the capture (no breaks, no size specialised); Inductor would
-    compile its kernels for minutes on a 2-core CPU.
+    The captured graph runs on the eager backend: what the tests check is
+    the capture (no breaks, no size specialised); Inductor would compile
+    its kernels for minutes on a 2-core CPU.
     """
     counter = CompileCounterWithBackend('eager')
     compiled = torch.compile(
