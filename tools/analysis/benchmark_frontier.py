@@ -171,6 +171,7 @@ def measure(model, settings, args):
             prepared[setting] = time.perf_counter() - start
             calls.update({(*setting, key): c for key, c in ready.items()})
         times = timed_rounds(calls, args.iters, args.warmup, device)
+    machine = describe_machine(device)
     results = []
     for setting in settings:
         if setting in refused:
@@ -184,7 +185,7 @@ def measure(model, settings, args):
             backend=backend,
             dtype=dtype_name,
             device=args.device,
-            machine=describe_machine(device),
+            machine=machine,
             size=size,
             batch_size=args.batch_size,
             params_M=round(model.params / 1e6, 2),
