@@ -1,5 +1,6 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""The installed stack: compiled mmcv ops, the three host toolboxes."""
+"""The installed stack: compiled mmcv ops, the three host toolboxes, and
+what runs without the ops."""
 import importlib
 import importlib.metadata
 from pathlib import Path
@@ -53,3 +54,52 @@ def test_host_toolbox_is_pinned_and_serves_sepvit(scope):
     assert registry.OPTIM_WRAPPER_CONSTRUCTORS.get(
         'LayerDecayOptimWrapperConstructor') is \
         LayerDecayOptimWrapperConstructor
+
+
+CLASSIFICATION_WITHOUT_OPS = '''
+import importlib.util
+import sys
+sys.modules['mmcv._ext'] = None  # what an mmcv built without its ops lacks
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from mmpretrain.structures import DataSample
+from mmsepvit.analysis.benchmark import comparison_backbones
+from mmsepvit.apis import build_model
+
+cfg = Config.fromfile(sys.argv[1])
+with DefaultScope.overwrite_default_scope('mmpretrain'):
+    model = build_model(cfg)
+images = torch.rand(2, 3, 64, 64)
+samples = [DataSample().set_gt_label(label) for label in (0, 1)]
+loss = sum(model(images, samples, mode='loss').values())
+loss.backward()
+for tool in sys.argv[2:]:  # the benchmark scripts, imported (not run)
+    spec = importlib.util.spec_from_file_location('tool', tool)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+for build in comparison_backbones(False).values():
+    backbone = build()
+    backbone.eval()  # some mmpretrain backbones' train() returns None
+    backbone(torch.rand(1, 3, 224, 224))
+try:
+    import mmcv.ops  # noqa: F401
+except ImportError:
+    print('trained and ran without mmcv ops')
+'''
+
+
+@pytest.mark.slow
+def test_classification_and_the_benchmarks_need_no_mmcv_ops():
+    """README, "GPU machines": an mmcv built without its compiled ops (as
+    on a GPU machine without a CUDA build) serves classification and the
+    frontier and limits benchmarks' models."""
+    import subprocess
+    import sys
+    result = subprocess.run(
+        [sys.executable, '-c', CLASSIFICATION_WITHOUT_OPS,
+         str(REPO / 'configs' / 'cls' / 'sepvit_demo_shapes.py'), *(
+             str(REPO / 'tools' / 'analysis' / f'benchmark_{name}.py')
+             for name in ('frontier', 'limits'))],
+        capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert 'trained and ran without mmcv ops' in result.stdout
