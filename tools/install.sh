@@ -39,6 +39,16 @@ step "create the virtual environment $VENV"
 if [ -x "$VENV/bin/python" ]; then
     echo "already there"
 else
+    # The venv takes ~6.3 GB (torch 2.14.1 is a CUDA build: torch, nvidia-* and triton ~5.3 GB);
+    # checked first, so a full disk fails here and not after minutes of pip.
+    NEED_GB=7
+    mkdir -p "$(dirname "$VENV")"
+    FREE_KB=$(df -Pk "$(dirname "$VENV")" | awk 'NR == 2 {print $4}')
+    if [ "$FREE_KB" -lt $((NEED_GB * 1024 * 1024)) ]; then
+        echo "install.sh: the environment needs about $NEED_GB GB free; $(dirname "$VENV") has" \
+            "$((FREE_KB / 1024)) MB. Free some space, or set MMSEPVIT_VENV to a folder on a larger disk." >&2
+        false
+    fi
     "$PYTHON" -m venv "$VENV"
 fi
 PY=$VENV/bin/python
