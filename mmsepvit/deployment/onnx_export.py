@@ -25,6 +25,7 @@ from torch.export import Dim
 from torch.fx.experimental.symbolic_shapes import is_concrete_int
 
 from mmsepvit.hosts import HOSTS, resolve
+from .quantize import quantize_linear_layers
 
 INPUT_NAME = 'inputs'
 # Opset 20 has a Gelu operator: onnxruntime runs it as one kernel instead
@@ -272,7 +273,8 @@ def export_onnx(model: nn.Module,
                 shape: Tuple[int, int],
                 dynamic: bool = False,
                 metadata: Optional[Dict[str, object]] = None,
-                onnxruntime_fusions: bool = False) -> nn.Module:
+                onnxruntime_fusions: bool = False,
+                int8_linear_weights: bool = False) -> nn.Module:
     """Export a host toolbox's model to ``out_file``.
 
     Args:
@@ -288,6 +290,8 @@ def export_onnx(model: nn.Module,
             JSON values (``dataset_meta``, ...).
         onnxruntime_fusions (bool): Whether to fuse the graph for
             onnxruntime, see :func:`export_module`. Defaults to False.
+        int8_linear_weights (bool): Whether the linear layers' weights
+            are int8, see :func:`export_module`. Defaults to False.
 
     Returns:
         nn.Module: The exported graph module, for checking the file.
@@ -318,7 +322,8 @@ def export_onnx(model: nn.Module,
         out_file,
         dynamic_dims=dynamic_dims,
         metadata=dict(metadata or {}, mmsepvit_graph=graph.kind),
-        onnxruntime_fusions=onnxruntime_fusions)
+        onnxruntime_fusions=onnxruntime_fusions,
+        int8_linear_weights=int8_linear_weights)
     return graph
 
 
@@ -327,7 +332,8 @@ def export_module(module: nn.Module,
                   out_file: str,
                   dynamic_dims: Sequence[int] = (),
                   metadata: Optional[Dict[str, object]] = None,
-                  onnxruntime_fusions: bool = False) -> None:
+                  onnxruntime_fusions: bool = False,
+                  int8_linear_weights: bool = False) -> None:
     """Export ``module`` (one tensor in, tensors or nested sequences of
     tensors out) with PyTorch's dynamo exporter.
 
@@ -347,6 +353,10 @@ def export_module(module: nn.Module,
             and GELU into ``BiasGelu``. These are onnxruntime's own
             operators (domain ``com.microsoft``): the file then runs in
             onnxruntime only. Defaults to False.
+        int8_linear_weights (bool): Whether to store the linear layers'
+            weights in int8, activations quantized as they arrive
+            (:func:`~mmsepvit.deployment.quantize_linear_layers`;
+            onnxruntime only). Defaults to False.
     """
     if 0 in dynamic_dims and example.size(0) == 1:
         # A batch of 1 while tracing would be frozen into the graph.
@@ -385,6 +395,8 @@ def export_module(module: nn.Module,
         {key: json.dumps(value)
          for key, value in (metadata or {}).items()})
     onnx_program.save(out_file)
+    if int8_linear_weights:
+        quantize_linear_layers(out_file)
 
 
 def _traced_input_shape(program) -> Sequence:

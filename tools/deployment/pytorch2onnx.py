@@ -2,7 +2,7 @@
 """Export the model of an mmsepvit config to ONNX.
 
     python tools/deployment/pytorch2onnx.py CONFIG [CHECKPOINT] --out FILE.onnx
-        [--shape H W] [--dynamic] [--onnxruntime-fusions]
+        [--shape H W] [--dynamic] [--onnxruntime-fusions] [--int8]
         [--cfg-options ...]
 
 CONFIG is a config file or a model name of mmsepvit's model index.
@@ -61,6 +61,12 @@ def parse_args():
         help='fuse the graph for onnxruntime (attention into '
         'MultiHeadAttention, add + LayerNorm, bias + GELU; faster there, '
         'runs in onnxruntime only)')
+    parser.add_argument(
+        '--int8',
+        action='store_true',
+        help='int8 weights for the linear layers, activations quantized at '
+        'run time (onnxruntime\'s dynamic quantization; faster on CPUs, '
+        'runs in onnxruntime only); attention and convolutions stay fp32')
     add_cfg_options_arg(parser)
     return parser.parse_args()
 
@@ -102,7 +108,8 @@ def main():
             shape,
             dynamic=args.dynamic,
             metadata=dict(dataset_meta=dataset_meta(cfg, checkpoint)),
-            onnxruntime_fusions=args.onnxruntime_fusions).kind
+            onnxruntime_fusions=args.onnxruntime_fusions,
+            int8_linear_weights=args.int8).kind
     except (ValueError, TypeError) as error:  # no export at this size
         raise OptionError(str(error))
     seconds = time.perf_counter() - start
@@ -111,8 +118,10 @@ def main():
     if args.dynamic:
         dynamic = (' (dynamic batch, height, width)'
                    if backbone.accepts_any_size else ' (dynamic batch)')
+    int8 = ', int8 linear weights' if args.int8 else ''
     print(f'Exported the {kind} of {args.config} at {shape[0]}x{shape[1]}'
-          f'{dynamic} to {args.out}: {size_mb:.1f} MiB in {seconds:.0f} s.')
+          f'{dynamic}{int8} to {args.out}: {size_mb:.1f} MiB in '
+          f'{seconds:.0f} s.')
 
     session = inference_session(args.out, ['CPUExecutionProvider'])
     inputs = torch.randn(1, backbone.in_channels, *shape)
