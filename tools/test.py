@@ -10,7 +10,10 @@ box/mask mAP, as the config's evaluator says).
 CONFIG is a config file or a model name of mmsepvit's model index. The
 checkpoint must fit the config's model exactly (no missing, unexpected or
 reshaped weights) and pass its checksums, or the run stops before
-evaluating.
+evaluating. A CHECKPOINT ending in ``.onnx`` is a graph written by
+``tools/deployment/pytorch2onnx.py`` for this config: it is evaluated in
+onnxruntime, between the config's own data preprocessor and
+post-processing (classifiers, segmentors and single-stage detectors).
 """
 import argparse
 
@@ -23,6 +26,8 @@ from mmengine.runner import Runner
 from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
                           apply_precision_args, load_runner_config, run)
 from mmsepvit.cli.preflight import check_datasets, check_model_channels
+from mmsepvit.deployment import OnnxRuntimeModel
+from mmsepvit.deployment.onnx_export import TWO_STAGE_DETECTOR, deploy_graph
 from mmsepvit.hosts import host_of, resolve
 from mmsepvit.utils import load_checkpoint_into, require_file
 
@@ -94,6 +99,32 @@ def enable_tta(cfg: Config, config_path: str) -> None:
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
 
 
+def check_graph_args(args) -> None:
+    """Refuse the options that change a PyTorch model for an exported
+    graph, which runs as it was exported."""
+    pytorch_only = [
+        flag for flag, given in (('--tta', args.tta), ('--amp', args.amp),
+                                 ('--compile', args.compile),
+                                 ('--non-strict', args.non_strict)) if given
+    ]
+    if pytorch_only:
+        raise OptionError(
+            f'{", ".join(pytorch_only)}: for PyTorch checkpoints only; '
+            f'{args.checkpoint} is an exported graph, evaluated as exported.')
+
+
+def exported_model(model, onnx_file: str) -> OnnxRuntimeModel:
+    """``onnx_file`` in onnxruntime with ``model``'s pre- and
+    post-processing."""
+    if deploy_graph(model).kind == TWO_STAGE_DETECTOR:
+        raise OptionError(
+            f'{onnx_file}: a two-stage detector\'s graph ends at the RPN and '
+            f'its RoI stages need the PyTorch checkpoint; evaluate the '
+            f'checkpoint instead (tools/deployment/onnx_inference.py runs '
+            f'the graph with it on an image).')
+    return OnnxRuntimeModel(onnx_file, model)
+
+
 def build_config(args) -> Config:
     cfg = load_runner_config(args)
     apply_precision_args(cfg, args, training=False)
@@ -110,7 +141,10 @@ def main():
     args = parse_args()
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         raise OptionError('--out must be a .pkl or .pickle file.')
-    require_file(args.checkpoint, 'checkpoint')
+    graph = args.checkpoint.endswith('.onnx')
+    require_file(args.checkpoint, 'ONNX model' if graph else 'checkpoint')
+    if graph:
+        check_graph_args(args)
     cfg = build_config(args)
     check_datasets(cfg, ['test_dataloader'])
     check_model_channels(cfg)
@@ -119,14 +153,17 @@ def main():
     # DDP and test-time augmentation wrap the config's model.
     while is_model_wrapper(model) or isinstance(model, BaseTTAModel):
         model = model.module
-    load_checkpoint_into(
-        model,
-        args.checkpoint,
-        f' It is not a checkpoint of {args.config}\'s model, and '
-        'evaluating it would give meaningless metrics. Check that '
-        'checkpoint and config belong together, or pass --non-strict to '
-        'evaluate anyway.',
-        strict=not args.non_strict)
+    if graph:
+        runner.model = exported_model(model, args.checkpoint)
+    else:
+        load_checkpoint_into(
+            model,
+            args.checkpoint,
+            f' It is not a checkpoint of {args.config}\'s model, and '
+            'evaluating it would give meaningless metrics. Check that '
+            'checkpoint and config belong together, or pass --non-strict '
+            'to evaluate anyway.',
+            strict=not args.non_strict)
     if args.out is not None:
         # What the host toolbox's own test.py dumps (mmdet: DumpDetResults).
         dump = resolve(host_of(cfg.default_scope).results_dump)
