@@ -10,8 +10,11 @@ level users see: logits, feature maps, boxes and the drawn prediction.
 - onnx_inference.py draws what image_demo.py draws (both classifiers'
   and segmentors' checkpoints);
 - RetinaNet (raw head outputs, then the boxes mmdet's post-processing makes
-  of them) and Mask R-CNN (FPN and RPN in the graph, RoI stages in PyTorch).
+  of them) and Mask R-CNN (FPN and RPN in the graph, RoI stages in PyTorch);
+- int8 linear weights (``--int8``) against PyTorch, and tools/test.py
+  evaluating an exported graph as it evaluates the checkpoint.
 """
+import shutil
 import copy
 import time
 
@@ -20,11 +23,12 @@ import numpy as np
 import pytest
 import torch
 from authors_checkpoints import build_model
-from cli_helpers import IMAGE_DEMO, REPO, SEG_DEMO, run_tools
+from cli_helpers import (IMAGE_DEMO, NO_WORKERS, REPO, SEG_DEMO, TEST,
+                         run_tools)
 from mmengine.runner import load_checkpoint
 
 from mmsepvit.deployment import (OnnxRuntimeModel, deploy_graph, export_onnx,
-                                 inference_session)
+                                 inference_session, quantize_linear_layers)
 from mmsepvit.deployment.onnx_export import INPUT_NAME, flatten_outputs
 
 # End to end: tool runs, exports or fresh interpreters.
@@ -391,3 +395,66 @@ def test_tools_name_the_closest_models_for_a_mistyped_name(tmp_path):
         assert ("'sepvit-lite_inlk' is neither a config file nor a model "
                 'name; did you mean sepvit-lite_in1k') in out, out[-3000:]
         assert 'Traceback' not in out
+
+
+def test_int8_linear_weights_stay_close_to_pytorch(exports, tmp_path):
+    import onnx
+    checkpoint, fused_file = exports['seg_fused']
+    int8_file = tmp_path / 'seg_int8.onnx'
+    shutil.copy(fused_file, int8_file)
+    quantize_linear_layers(str(int8_file))
+    graph, session = pytorch_and_onnx(SEG_DEMO, checkpoint, int8_file)
+    ops = [node.op_type for node in onnx.load(int8_file).graph.node]
+    # Every linear layer's product in int8, the convolutions in fp32.
+    linears = sum(isinstance(m, torch.nn.Linear) for m in graph.modules())
+    assert ops.count('MatMulInteger') == linears
+    assert 'ConvInteger' not in ops
+    assert int8_file.stat().st_size < 0.5 * fused_file.stat().st_size
+    for shape in ((1, 512, 512), (2, 97, 131)):
+        diff, (expected, ), (actual, ) = compare(
+            graph, session, torch.randn(shape[0], 3, *shape[1:]))
+        assert diff <= 0.05 * float(expected.abs().max()), shape
+        agree = (expected.argmax(1) == actual.argmax(1)).float().mean()
+        assert agree >= 0.95, shape
+    # The metadata survives: the runtime knows the graph and the classes.
+    model = OnnxRuntimeModel(str(int8_file), build_model(SEG_DEMO))
+    assert model.dataset_meta['classes'][1:] == (
+        'circle', 'square', 'triangle', 'cross')
+
+
+def test_test_tool_evaluates_an_exported_graph_as_its_checkpoint(
+        exports, shapes_workspace, tmp_path):
+    checkpoint, fused_file = exports['seg_fused']
+    _, cls_file = exports['cls']
+    test = [TEST, SEG_DEMO, '--cfg-options', *NO_WORKERS]
+    (pth_code, pth_out), (onnx_code, onnx_out), (tta_code, tta_out), (
+        wrong_code, wrong_out) = run_tools([
+            [*test[:2], checkpoint, '--work-dir', tmp_path / 'pth',
+             *test[2:]],
+            [*test[:2], fused_file, '--work-dir', tmp_path / 'onnx',
+             *test[2:]],
+            [*test[:2], fused_file, '--tta'],
+            [*test[:2], cls_file, '--work-dir', tmp_path / 'wrong',
+             *test[2:]],
+        ], shapes_workspace)
+    assert pth_code == 0 and onnx_code == 0, (pth_out + onnx_out)[-3000:]
+
+    def metrics(out):
+        line = next(line for line in out.splitlines()
+                    if line.startswith('Test metrics: '))
+        return {
+            key: float(value)
+            for key, value in (item.split(': ') for item in line[
+                len('Test metrics: '):].split(', '))
+        }
+
+    pth, graph = metrics(pth_out), metrics(onnx_out)
+    assert set(graph) == set(pth) and 'mIoU' in pth
+    for key in pth:
+        assert graph[key] == pytest.approx(pth[key], abs=0.02), key
+    assert tta_code == 1 and 'Traceback' not in tta_out
+    assert ('--tta: for PyTorch checkpoints only; '
+            f'{fused_file} is an exported graph') in tta_out
+    assert wrong_code == 1 and 'Traceback' not in wrong_out
+    assert "holds a 'classifier' graph, but the config builds a " \
+        "'segmentor'" in wrong_out
