@@ -17,9 +17,17 @@ aten = torch.ops.aten
 
 # What SepViT-T is compared with: ratios are given to it.
 BASELINE = 'Swin-T'
-# The benchmarks' onnxruntime backends: whether the graph is exported with
-# onnxruntime's fusions (``pytorch2onnx.py --onnxruntime-fusions``).
-ONNXRUNTIME_BACKENDS = {'onnxruntime': False, 'onnxruntime-fused': True}
+# The benchmarks' onnxruntime backends: how the graph is exported, with
+# onnxruntime's fusions (``pytorch2onnx.py --onnxruntime-fusions``) and with
+# int8 weights in the linear layers (``--int8``).
+ONNXRUNTIME_BACKENDS = {
+    'onnxruntime':
+    dict(onnxruntime_fusions=False, int8_linear_weights=False),
+    'onnxruntime-fused':
+    dict(onnxruntime_fusions=True, int8_linear_weights=False),
+    'onnxruntime-int8':
+    dict(onnxruntime_fusions=True, int8_linear_weights=True),
+}
 
 
 def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:

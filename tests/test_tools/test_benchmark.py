@@ -142,18 +142,19 @@ def test_backbone_benchmark_times_backends_side_by_side():
     code, out = run_tool([
         'tools/analysis/benchmark_backbones.py', '--batch-size', '1',
         '--iters', '1', '--warmup', '0', '--skip-dense', '--backend',
-        'pytorch', 'onnxruntime-fused'
+        'pytorch', 'onnxruntime-int8'
     ], REPO)
     assert code == 0, out
     assert describe_machine(torch.device('cpu')) in out
     table = out.split('backends interleaved')[1].splitlines()[2:]
-    backends = ('pytorch', 'onnxruntime-fused')
+    backends = ('pytorch', 'onnxruntime-int8')
     cells = [line.split() for line in table]
     rows = {(row[0], row[1]): row[2:]
             for row in cells if len(row) > 1 and row[1] in backends}
     names = set(comparison_backbones(False))
-    # Every backbone exports, with onnxruntime's fusions too; at batch size
-    # 1 its one graph serves latency and throughput.
+    # Every backbone exports, with onnxruntime's fusions and int8 linear
+    # weights too; at batch size 1 its one graph serves latency and
+    # throughput.
     assert set(rows) == {(name, backend) for name in names
                          for backend in backends}
     assert sorted(re.findall(r'^exported (\S+) at 1x3x224x224 ', out,

@@ -3,15 +3,17 @@
 side by side in one run, in PyTorch and in onnxruntime (CPU by default).
 
     python tools/analysis/benchmark_backbones.py
-        [--backend pytorch onnxruntime onnxruntime-fused] [--batch-size 16]
+        [--backend pytorch onnxruntime onnxruntime-fused onnxruntime-int8]
+        [--batch-size 16]
         [--dense-batch-size 2] [--iters 10] [--device cpu]
 
 For each backbone, at 224x224 (classification settings) and at 512x512
 (dense settings: four output stages): the batch-1 latency (median and 90th
 percentile) and the throughput at the larger batch, with each one's ratio to
 Swin-T in the same backend and to its own PyTorch throughput. The
-onnxruntime models are exported first (fp32, one static graph per batch
-size) with mmsepvit's exporter; a backbone that does not export is
+onnxruntime models are exported first (one static graph per batch size;
+``onnxruntime-int8``: fused, with int8 weights in the linear layers) with
+mmsepvit's exporter; a backbone that does not export is
 reported, not skipped silently. Rounds are interleaved over the models and
 the backends so that machine noise hits all alike.
 """
@@ -45,10 +47,10 @@ class OnnxRunner:
         return self.session.run(None, {INPUT_NAME: batch.numpy()})
 
 
-def onnx_runners(models, batch, onnx_dir, fusions):
-    """Export every model for ``batch``'s shape (with onnxruntime's fusions
-    if ``fusions``) and load it in onnxruntime; models that fail to export
-    are printed and left out.
+def onnx_runners(models, batch, onnx_dir, backend):
+    """Export every model for ``batch``'s shape as onnxruntime ``backend``
+    wants it (see ``ONNXRUNTIME_BACKENDS``) and load it in onnxruntime;
+    models that fail to export are printed and left out.
 
     Static graphs, one per batch size: mmpretrain's Swin-T fixes the batch
     size while tracing, so a graph with a dynamic batch is not possible for
@@ -57,12 +59,11 @@ def onnx_runners(models, batch, onnx_dir, fusions):
     runners = {}
     shape = 'x'.join(map(str, batch.shape))
     for name, model in models.items():
-        suffix = '_fused' if fusions else ''
-        onnx_file = osp.join(onnx_dir, f'{name}_{shape}{suffix}.onnx')
+        onnx_file = osp.join(onnx_dir, f'{name}_{shape}_{backend}.onnx')
         start = time.perf_counter()
         try:
             export_module(model, batch, onnx_file,
-                          onnxruntime_fusions=fusions)
+                          **ONNXRUNTIME_BACKENDS[backend])
         except Exception:  # a finding to report, whatever it is
             print(f'{name} does not export at {shape}:\n'
                   f'{traceback.format_exc(limit=-3)}')
@@ -79,8 +80,8 @@ def runners(models, backend, batch, onnx_dir):
     if backend in ONNXRUNTIME_BACKENDS:
         return {
             name: partial(runner, batch)
-            for name, runner in onnx_runners(
-                models, batch, onnx_dir, ONNXRUNTIME_BACKENDS[backend]).items()
+            for name, runner in onnx_runners(models, batch, onnx_dir,
+                                             backend).items()
         }
     return {name: partial(model, batch) for name, model in models.items()}
 

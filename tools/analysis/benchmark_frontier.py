@@ -3,7 +3,8 @@
 SepViT and the model zoo, per backend and dtype.
 
     python tools/analysis/benchmark_frontier.py [--models NAME ...]
-        [--backends pytorch compiled onnxruntime onnxruntime-fused]
+        [--backends pytorch compiled onnxruntime onnxruntime-fused
+                    onnxruntime-int8]
         [--dtypes fp32 bf16 fp16]
         [--device cpu|cuda] [--batch-size 16] [--iters 5] [--out DIR]
 
@@ -28,9 +29,11 @@ their figures unevenly: rerun and compare, or give more ``--iters``.
 Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
 (``torch.compile`` with Inductor and weight freezing, whose compile time is
 printed; minutes per model on a small CPU), ``onnxruntime`` (fp32 only:
-a static graph per batch size, CPU provider) and ``onnxruntime-fused`` (the
+a static graph per batch size, CPU provider), ``onnxruntime-fused`` (the
 same graph with onnxruntime's transformer fusions, as
-``pytorch2onnx.py --onnxruntime-fusions`` writes it).
+``pytorch2onnx.py --onnxruntime-fusions`` writes it) and
+``onnxruntime-int8`` (the fused graph with int8 weights in its linear
+layers, ``--onnxruntime-fusions --int8``; fp32 input).
 """
 import argparse
 import csv
@@ -101,9 +104,9 @@ def pytorch_calls(classifier, inputs, dtype, device, compiled):
     return {key: (lambda b=batch: call(b)) for key, batch in inputs.items()}
 
 
-def onnxruntime_calls(classifier, inputs, onnx_dir, fusions):
-    """Callables running static ONNX exports of the classifier (with
-    onnxruntime's fusions if ``fusions``)."""
+def onnxruntime_calls(classifier, inputs, onnx_dir, backend):
+    """Callables running static ONNX exports of the classifier, as
+    onnxruntime ``backend`` wants them (see ``ONNXRUNTIME_BACKENDS``)."""
     from mmsepvit.deployment import deploy_graph, export_module
     from mmsepvit.deployment import inference_session
     from mmsepvit.deployment.onnx_export import INPUT_NAME
@@ -114,7 +117,7 @@ def onnxruntime_calls(classifier, inputs, onnx_dir, fusions):
             path = osp.join(onnx_dir, f'{shape}.onnx')
             export_module(
                 deploy_graph(classifier), batch, path,
-                onnxruntime_fusions=fusions)
+                **ONNXRUNTIME_BACKENDS[backend])
             sessions[shape] = inference_session(path,
                                                 ['CPUExecutionProvider'])
         array = batch.numpy()
@@ -130,8 +133,7 @@ def prepared_calls(classifier, inputs, backend, dtype_name, device,
     if backend in ONNXRUNTIME_BACKENDS:
         graphs = osp.join(onnx_dir, backend)
         os.makedirs(graphs)
-        calls = onnxruntime_calls(classifier, inputs, graphs,
-                                  ONNXRUNTIME_BACKENDS[backend])
+        calls = onnxruntime_calls(classifier, inputs, graphs, backend)
     else:
         calls = pytorch_calls(classifier, inputs, DTYPES[dtype_name], device,
                               backend == 'compiled')
@@ -253,7 +255,7 @@ def main():
     args = parse_args()
     if set(ONNXRUNTIME_BACKENDS) & set(args.backends) and (
             args.device != 'cpu' or set(args.dtypes) != {'fp32'}):
-        raise OptionError('--backends onnxruntime(-fused) times fp32 graphs '
+        raise OptionError('--backends onnxruntime* time fp32-input graphs '
                           'on the CPU here; give --device cpu --dtypes fp32, '
                           'or leave onnxruntime out.')
     if args.device == 'cpu' and 'fp16' in args.dtypes:
