@@ -70,6 +70,48 @@ def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
         assert set(timed[start:start + len(calls)]) == calls
 
 
+def test_interleaved_models_are_timed_in_the_same_rounds(monkeypatch):
+    """With --interleave-models every round calls every model in every
+    setting, so a machine that slows down mid-run shifts all models alike;
+    each model gets its own rows back."""
+    tool = import_tool(FRONTIER)
+    order = []
+
+    def fake_classifier(config, device):
+        classifier = torch.nn.Identity()
+        classifier.name = config.model.backbone.type + str(
+            config.model.backbone.get('arch'))
+        return classifier
+
+    def fake_calls(classifier, inputs, dtype, device, compiled):
+        return {
+            key:
+            (lambda key=key: order.append((classifier.name, dtype, key)))
+            for key in inputs
+        }
+
+    monkeypatch.setattr(tool, 'build_classifier', fake_classifier)
+    monkeypatch.setattr(tool, 'pytorch_calls', fake_calls)
+    settings = [('pytorch', 'fp32'), ('pytorch', 'bf16')]
+    models = find_models(['sepvit-lite_in1k', 'sepvit-t_in1k'])
+    measured = list(
+        tool.measure_together(
+            models, settings,
+            argparse.Namespace(
+                device='cpu', batch_size=2, iters=3, warmup=1)))
+    assert [model for model, _ in measured] == models
+    for model, results in measured:
+        assert [setting for setting, _, _ in results] == settings
+        assert {row['model'] for _, row, _ in results} == {model.name}
+    calls = set(order)
+    assert len(calls) == len(models) * 2 * len(settings)
+    # Each call once to prepare it, once to warm up, then 3 rounds.
+    timed = order[2 * len(calls):]
+    assert len(timed) == 3 * len(calls)
+    for start in range(0, len(timed), len(calls)):
+        assert set(timed[start:start + len(calls)]) == calls
+
+
 @pytest.mark.cuda
 def test_models_that_cache_tensors_at_eval_run_on_the_gpu():
     """EfficientFormer computes its attention biases when switched to eval

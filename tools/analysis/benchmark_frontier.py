@@ -6,7 +6,8 @@ SepViT and the model zoo, per backend and dtype.
         [--backends pytorch compiled onnxruntime onnxruntime-fused
                     onnxruntime-int8]
         [--dtypes fp32 bf16 fp16]
-        [--device cpu|cuda] [--batch-size 16] [--iters 5] [--out DIR]
+        [--device cpu|cuda] [--batch-size 16] [--iters 5]
+        [--interleave-models] [--out DIR]
 
 For every model x backend x dtype it times the whole classifier (random
 weights: speed does not depend on them) at its test size: batch-1 latency
@@ -23,8 +24,10 @@ Models: names of mmsepvit's model index or mmpretrain's zoo
 PVTv2, ConvNeXt, DeiT, EfficientFormer, PoolFormer, MobileViT and
 EfficientNet families, one checkpoint per network. A model's backends and
 dtypes are timed in the same interleaved rounds, so the ratios between them
-are fair; models are timed one after the other, so a busy machine shifts
-their figures unevenly: rerun and compare, or give more ``--iters``.
+are fair. Models are timed one after the other, so a busy machine shifts
+their figures unevenly, unless ``--interleave-models`` times them all in
+the same rounds too (every model and graph then stays in memory until the
+end: about 10 GB for the default set in PyTorch and onnxruntime-int8).
 
 Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
 (``torch.compile`` with Inductor and weight freezing, whose compile time is
@@ -73,6 +76,12 @@ def parse_args():
     parser.add_argument(
         '--dtypes', nargs='+', choices=sorted(DTYPES), default=['fp32'])
     add_timing_args(parser, iters=5, warmup=1, dense=False)
+    parser.add_argument(
+        '--interleave-models',
+        action='store_true',
+        help='time all models in the same rounds, not one after the other '
+        '(fairer on a busy machine; holds every model and graph in memory '
+        'at once)')
     parser.add_argument(
         '--out', default='work_dirs/frontier', help='where the CSV and PNG go')
     return parser.parse_args()
@@ -142,14 +151,16 @@ def prepared_calls(classifier, inputs, backend, dtype_name, device,
     return calls
 
 
-def measure(model, settings, args):
-    """The model timed in every ``(backend, dtype)`` of ``settings``, all in
-    the same interleaved rounds.
+def prepare(model, settings, args, onnx_dir):
+    """Build the model and the callables of every ``(backend, dtype)`` of
+    ``settings`` (graphs exported under ``onnx_dir``), each run once.
 
     Returns:
-        list[tuple]: Per setting, in order: the setting, then its row and
-        the seconds it took to prepare (export, compile), or the
-        :class:`UnusableInputError` that kept it from running and None.
+        tuple: ``calls`` (``{(backend, dtype, 'latency' | 'throughput'):
+        callable}``), ``prepared`` (``{setting: seconds it took to prepare
+        (export, compile)}``), ``refused`` (``{setting: the
+        UnusableInputError that kept it from running}``) and the input
+        size.
     """
     device = torch.device(args.device)
     config = Config.fromfile(model.config)
@@ -161,23 +172,28 @@ def measure(model, settings, args):
             args.batch_size, 3, size, size, device=device)
     }
     calls, prepared, refused = {}, {}, {}
-    with tempfile.TemporaryDirectory() as onnx_dir:
-        for setting in settings:
-            start = time.perf_counter()
-            try:
-                ready = prepared_calls(classifier, inputs, *setting, device,
-                                       onnx_dir)
-            except UnusableInputError as error:  # a backend can't run it
-                refused[setting] = error
-                continue
-            prepared[setting] = time.perf_counter() - start
-            calls.update({(*setting, key): c for key, c in ready.items()})
-        times = timed_rounds(calls, args.iters, args.warmup, device)
-    machine = describe_machine(device)
-    results = []
+    for setting in settings:
+        start = time.perf_counter()
+        try:
+            ready = prepared_calls(classifier, inputs, *setting, device,
+                                   onnx_dir)
+        except UnusableInputError as error:  # a backend can't run it
+            refused[setting] = error
+            continue
+        prepared[setting] = time.perf_counter() - start
+        calls.update({(*setting, key): c for key, c in ready.items()})
+    return calls, prepared, refused, size
+
+
+def results(model, settings, size, times, prepared, refused, args):
+    """Per setting, in order: the setting, then its row and the seconds it
+    took to prepare, or the :class:`UnusableInputError` that kept it from
+    running and None."""
+    machine = describe_machine(torch.device(args.device))
+    out = []
     for setting in settings:
         if setting in refused:
-            results.append((setting, refused[setting], None))
+            out.append((setting, refused[setting], None))
             continue
         backend, dtype_name = setting
         latency = times[(*setting, 'latency')]
@@ -199,8 +215,48 @@ def measure(model, settings, args):
             throughput_img_s=round(
                 args.batch_size / median(times[(*setting, 'throughput')]),
                 2))
-        results.append((setting, row, prepared[setting]))
-    return results
+        out.append((setting, row, prepared[setting]))
+    return out
+
+
+def measure(model, settings, args):
+    """The model timed in every ``(backend, dtype)`` of ``settings``, all in
+    the same interleaved rounds; see :func:`results`."""
+    with tempfile.TemporaryDirectory() as onnx_dir:
+        calls, prepared, refused, size = prepare(model, settings, args,
+                                                 onnx_dir)
+        times = timed_rounds(calls, args.iters, args.warmup,
+                             torch.device(args.device))
+    return results(model, settings, size, times, prepared, refused, args)
+
+
+def measure_together(models, settings, args):
+    """Every model in every setting, all in the same interleaved rounds:
+    machine noise hits the models alike, at the cost of holding them all
+    (and their onnxruntime sessions) in memory at once.
+
+    Yields:
+        tuple: Each model and its :func:`results`, after all are timed.
+    """
+    with tempfile.TemporaryDirectory() as onnx_dir:
+        prepared_models, calls = [], {}
+        for index, model in enumerate(models):
+            model_calls, *rest = prepare(model, settings, args,
+                                         osp.join(onnx_dir, str(index)))
+            prepared_models.append((model, rest))
+            calls.update(
+                {(index, *key): c
+                 for key, c in model_calls.items()})
+            print(f'prepared [{index + 1}/{len(models)}] {model.name}',
+                  flush=True)
+        times = timed_rounds(calls, args.iters, args.warmup,
+                             torch.device(args.device))
+    for index, (model, (prepared, refused, size)) in enumerate(
+            prepared_models):
+        model_times = {key[1:]: t for key, t in times.items()
+                       if key[0] == index}
+        yield model, results(model, settings, size, model_times, prepared,
+                             refused, args)
 
 
 def mark_fronts(rows):
@@ -269,8 +325,12 @@ def main():
           f'{len(args.dtypes)} dtypes on {args.device}: '
           f'{describe_machine(torch.device(args.device))}')
     done = 0
-    for model in models:
-        for (backend, dtype), row, prepared in measure(model, settings, args):
+    measured = (
+        measure_together(models, settings, args)
+        if args.interleave_models else
+        ((model, measure(model, settings, args)) for model in models))
+    for model, model_results in measured:
+        for (backend, dtype), row, prepared in model_results:
             done += 1
             run_name = f'[{done}/{runs}] {model.name} {backend} {dtype}'
             if isinstance(row, UnusableInputError):
