@@ -26,11 +26,10 @@ def quantize_linear_layers(onnx_file: str) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
     model = onnx.load(onnx_file)
     metadata = {prop.key: prop.value for prop in model.metadata_props}
-    # The quantizer logs a warning on the root logger for every tensor of
+    # The quantizer warns on the root logger about every tensor of
     # onnxruntime's own operators whose type it cannot infer (dozens in a
-    # fused graph); none affects the result.
-    previous = logging.root.manager.disable
-    logging.disable(logging.WARNING)
+    # fused graph, none affects the result): those warnings only are dropped.
+    logging.root.addFilter(_untyped_tensor_warnings)
     try:
         quantize_dynamic(
             model,
@@ -38,8 +37,13 @@ def quantize_linear_layers(onnx_file: str) -> None:
             op_types_to_quantize=['MatMul'],
             weight_type=QuantType.QInt8)
     finally:
-        logging.disable(previous)
+        logging.root.removeFilter(_untyped_tensor_warnings)
     quantized = onnx.load(onnx_file)
     # Ours only: the quantizer adds a non-JSON entry of its own.
     onnx.helper.set_model_props(quantized, metadata)
     onnx.save(quantized, onnx_file)
+
+
+def _untyped_tensor_warnings(record: logging.LogRecord) -> bool:
+    return not record.getMessage().startswith(
+        'Failed to infer data type of tensor')
