@@ -71,45 +71,56 @@ def test_a_models_backends_are_timed_in_the_same_rounds(monkeypatch):
 
 
 def test_interleaved_models_are_timed_in_the_same_rounds(monkeypatch):
-    """With --interleave-models every round calls every model in every
-    setting, so a machine that slows down mid-run shifts all models alike;
-    each model gets its own rows back."""
+    """With --interleave-models N the models go in groups of N neighbours
+    in FLOPs, and every round of a group calls each of its models in every
+    setting, so a machine that slows down shifts them alike; each model
+    gets its own rows back."""
     tool = import_tool(FRONTIER)
     order = []
 
     def fake_classifier(config, device):
         classifier = torch.nn.Identity()
-        classifier.name = config.model.backbone.type + str(
-            config.model.backbone.get('arch'))
+        classifier.arch = config.model.backbone.arch
         return classifier
 
     def fake_calls(classifier, inputs, dtype, device, compiled):
         return {
             key:
-            (lambda key=key: order.append((classifier.name, dtype, key)))
+            (lambda key=key: order.append((classifier.arch, dtype, key)))
             for key in inputs
         }
 
     monkeypatch.setattr(tool, 'build_classifier', fake_classifier)
     monkeypatch.setattr(tool, 'pytorch_calls', fake_calls)
     settings = [('pytorch', 'fp32'), ('pytorch', 'bf16')]
-    models = find_models(['sepvit-lite_in1k', 'sepvit-t_in1k'])
+    models = find_models(['sepvit-s_in1k', 'sepvit-lite_in1k',
+                          'sepvit-t_in1k'])
     measured = list(
-        tool.measure_together(
+        tool.measure_in_groups(
             models, settings,
             argparse.Namespace(
-                device='cpu', batch_size=2, iters=3, warmup=1)))
-    assert [model for model, _ in measured] == models
+                device='cpu', batch_size=2, iters=3, warmup=1,
+                interleave_models=2)))
+    # Lite and T (the fewest FLOPs) together, then S.
+    by_flops = sorted(models, key=lambda model: model.flops)
+    assert [model for model, _ in measured] == by_flops
     for model, results in measured:
         assert [setting for setting, _, _ in results] == settings
         assert {row['model'] for _, row, _ in results} == {model.name}
-    calls = set(order)
-    assert len(calls) == len(models) * 2 * len(settings)
-    # Each call once to prepare it, once to warm up, then 3 rounds.
-    timed = order[2 * len(calls):]
-    assert len(timed) == 3 * len(calls)
-    for start in range(0, len(timed), len(calls)):
-        assert set(timed[start:start + len(calls)]) == calls
+    per_model = 2 * len(settings)
+    for group in (('lite', 'tiny'), ('small', )):
+        calls = {(arch, dtype, key) for arch in group
+                 for dtype in (torch.float32, torch.bfloat16)
+                 for key in ('latency', 'throughput')}
+        # Each call once to prepare it, once to warm up, then 3 rounds.
+        group_order = order[:5 * len(calls)]
+        del order[:5 * len(calls)]
+        assert set(group_order) == calls
+        assert len(calls) == per_model * len(group)
+        timed = group_order[2 * len(calls):]
+        for start in range(0, len(timed), len(calls)):
+            assert set(timed[start:start + len(calls)]) == calls
+    assert not order
 
 
 @pytest.mark.cuda

@@ -7,7 +7,7 @@ SepViT and the model zoo, per backend and dtype.
                     onnxruntime-int8]
         [--dtypes fp32 bf16 fp16]
         [--device cpu|cuda] [--batch-size 16] [--iters 5]
-        [--interleave-models] [--out DIR]
+        [--interleave-models N] [--out DIR]
 
 For every model x backend x dtype it times the whole classifier (random
 weights: speed does not depend on them) at its test size: batch-1 latency
@@ -25,9 +25,10 @@ PVTv2, ConvNeXt, DeiT, EfficientFormer, PoolFormer, MobileViT and
 EfficientNet families, one checkpoint per network. A model's backends and
 dtypes are timed in the same interleaved rounds, so the ratios between them
 are fair. Models are timed one after the other, so a busy machine shifts
-their figures unevenly, unless ``--interleave-models`` times them all in
-the same rounds too (every model and graph then stays in memory until the
-end: about 10 GB for the default set in PyTorch and onnxruntime-int8).
+their figures unevenly, unless ``--interleave-models N`` times them in
+groups of N neighbours in FLOPs, each group in the same rounds (a group's
+models and graphs are in memory at once: all 30 of the default set in
+PyTorch and onnxruntime-int8 took more than 24 GB).
 
 Backends: ``pytorch`` (eager; bf16 / fp16 under autocast), ``compiled``
 (``torch.compile`` with Inductor and weight freezing, whose compile time is
@@ -54,7 +55,7 @@ from mmsepvit.analysis.benchmark import (ONNXRUNTIME_BACKENDS,
                                          percentile, timed_rounds)
 from mmsepvit.analysis.frontier import (default_models, find_models,
                                         input_size, pareto_front)
-from mmsepvit.cli import OptionError, add_timing_args, run
+from mmsepvit.cli import OptionError, add_timing_args, at_least, run
 from mmsepvit.utils import UnusableInputError
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
@@ -78,10 +79,12 @@ def parse_args():
     add_timing_args(parser, iters=5, warmup=1, dense=False)
     parser.add_argument(
         '--interleave-models',
-        action='store_true',
-        help='time all models in the same rounds, not one after the other '
-        '(fairer on a busy machine; holds every model and graph in memory '
-        'at once)')
+        type=at_least(2),
+        metavar='N',
+        help='time the models in groups of N neighbours in FLOPs, each '
+        'group in the same rounds, not one model after the other (fairer '
+        'on a busy machine; a group\'s models and graphs are in memory at '
+        'once)')
     parser.add_argument(
         '--out', default='work_dirs/frontier', help='where the CSV and PNG go')
     return parser.parse_args()
@@ -231,9 +234,9 @@ def measure(model, settings, args):
 
 
 def measure_together(models, settings, args):
-    """Every model in every setting, all in the same interleaved rounds:
-    machine noise hits the models alike, at the cost of holding them all
-    (and their onnxruntime sessions) in memory at once.
+    """Every model of ``models`` in every setting, all in the same
+    interleaved rounds: machine noise hits the models alike, at the cost of
+    holding them all (and their onnxruntime sessions) in memory at once.
 
     Yields:
         tuple: Each model and its :func:`results`, after all are timed.
@@ -257,6 +260,17 @@ def measure_together(models, settings, args):
                        if key[0] == index}
         yield model, results(model, settings, size, model_times, prepared,
                              refused, args)
+
+
+def measure_in_groups(models, settings, args):
+    """The models in groups of ``args.interleave_models`` neighbours in
+    FLOPs (those whose latencies a front compares), each group timed in the
+    same rounds by :func:`measure_together`."""
+    by_flops = sorted(models, key=lambda model: model.flops)
+    size = args.interleave_models
+    for start in range(0, len(by_flops), size):
+        yield from measure_together(by_flops[start:start + size], settings,
+                                    args)
 
 
 def mark_fronts(rows):
@@ -325,10 +339,11 @@ def main():
           f'{len(args.dtypes)} dtypes on {args.device}: '
           f'{describe_machine(torch.device(args.device))}')
     done = 0
-    measured = (
-        measure_together(models, settings, args)
-        if args.interleave_models else
-        ((model, measure(model, settings, args)) for model in models))
+    if args.interleave_models:
+        measured = measure_in_groups(models, settings, args)
+    else:
+        measured = ((model, measure(model, settings, args))
+                    for model in models)
     for model, model_results in measured:
         for (backend, dtype), row, prepared in model_results:
             done += 1
