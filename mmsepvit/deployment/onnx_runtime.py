@@ -109,11 +109,31 @@ class OnnxRuntimeModel(BaseModel):
                 f'graph, but the config builds a {kind!r} '
                 f'({type(model).__name__}). Use the config it was exported '
                 f'from.')
+        self._check_classes(onnx_file, model, kind)
         self.model = model.eval()
         self.kind = kind
         self.dataset_meta = self._dataset_meta(metadata)
         self.output_groups = output_groups(
             [output.name for output in self.session.get_outputs()])
+
+    def _check_classes(self, onnx_file: str, model: nn.Module,
+                       kind: str) -> None:
+        """Refuse a classifier's or segmentor's graph whose logits have
+        another number of classes than the config's head: a graph of
+        another config, whose predictions the config's post-processing and
+        metric would misread."""
+        heads = {CLASSIFIER: ('head', 'num_classes'),
+                 SEGMENTOR: ('decode_head', 'out_channels')}
+        if kind not in heads:
+            return
+        head, attribute = heads[kind]
+        expected = getattr(getattr(model, head), attribute)
+        classes = self.session.get_outputs()[0].shape[1]
+        if isinstance(classes, int) and classes != expected:
+            raise UnusableInputError(
+                f'{onnx_file} predicts {classes} classes, but the config\'s '
+                f'model predicts {expected}: it was exported from another '
+                f'config. Use the config it was exported from.')
 
     @staticmethod
     def _dataset_meta(metadata: dict) -> Optional[dict]:

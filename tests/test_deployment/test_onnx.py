@@ -381,6 +381,16 @@ def test_runtime_refuses_files_and_inputs_that_do_not_fit(exports, tmp_path):
     classifier = OnnxRuntimeModel(str(cls_file), build_model(CLS_LITE))
     with pytest.raises(ValueError, match='exported for inputs of shape'):
         classifier.run_graph(torch.randn(1, 3, 64, 64))
+    # A graph of another config of the same kind: its classes differ.
+    for config, file, options in (
+            (CLS_LITE, cls_file, {'model.head.num_classes': 10}),
+            (SEG_DEMO, seg_file, {'model.decode_head.num_classes': 6})):
+        with pytest.raises(
+                ValueError,
+                match=r'predicts (1000|5) classes, but the config\'s model '
+                r'predicts (10|6): it was exported from another config'):
+            OnnxRuntimeModel(
+                str(file), build_model(config, cfg_options=options))
 
 
 def test_tools_name_the_closest_models_for_a_mistyped_name(tmp_path):
