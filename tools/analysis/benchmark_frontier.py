@@ -225,12 +225,8 @@ def results(model, settings, size, times, prepared, refused, args):
 def measure(model, settings, args):
     """The model timed in every ``(backend, dtype)`` of ``settings``, all in
     the same interleaved rounds; see :func:`results`."""
-    with tempfile.TemporaryDirectory() as onnx_dir:
-        calls, prepared, refused, size = prepare(model, settings, args,
-                                                 onnx_dir)
-        times = timed_rounds(calls, args.iters, args.warmup,
-                             torch.device(args.device))
-    return results(model, settings, size, times, prepared, refused, args)
+    (_, model_results), = measure_together([model], settings, args)
+    return model_results
 
 
 def measure_together(models, settings, args):
@@ -250,8 +246,9 @@ def measure_together(models, settings, args):
             calls.update(
                 {(index, *key): c
                  for key, c in model_calls.items()})
-            print(f'prepared [{index + 1}/{len(models)}] {model.name}',
-                  flush=True)
+            if len(models) > 1:
+                print(f'prepared [{index + 1}/{len(models)}] {model.name}',
+                      flush=True)
         times = timed_rounds(calls, args.iters, args.warmup,
                              torch.device(args.device))
     for index, (model, (prepared, refused, size)) in enumerate(
