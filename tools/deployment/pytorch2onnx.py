@@ -65,8 +65,9 @@ def parse_args():
         '--int8',
         action='store_true',
         help='int8 weights for the linear layers, activations quantized at '
-        'run time (onnxruntime\'s dynamic quantization; faster on CPUs, '
-        'runs in onnxruntime only); attention and convolutions stay fp32')
+        'run time (onnxruntime\'s dynamic quantization, onnxruntime only; '
+        'measured faster on a CPU with AVX-512 VNNI, see README); attention '
+        'and convolutions stay fp32')
     add_cfg_options_arg(parser)
     return parser.parse_args()
 
