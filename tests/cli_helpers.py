@@ -25,6 +25,7 @@ TEST = str(REPO / 'tools' / 'test.py')
 IMAGE_DEMO = str(REPO / 'demo' / 'image_demo.py')
 SEG_DEMO = str(REPO / 'configs' / 'seg' / 'fpn_sepvit_demo_shapes.py')
 CLS_DEMO = str(REPO / 'configs' / 'cls' / 'sepvit_demo_shapes.py')
+DET_DEMO = str(REPO / 'configs' / 'det' / 'mask_rcnn_sepvit_demo_shapes.py')
 # Data loading in the main process: faster to start in short test runs.
 NO_WORKERS = [
     f'{loader}.{key}={value}'

@@ -6,7 +6,7 @@ resampled to another input size."""
 import numpy as np
 import pytest
 import torch
-from cli_helpers import NO_WORKERS, REPO, SEG_DEMO, TRAIN, run_tools
+from cli_helpers import DET_DEMO, NO_WORKERS, REPO, SEG_DEMO, TRAIN, run_tools
 from mmengine.config import Config
 
 from mmsepvit.apis import build_model
@@ -18,7 +18,6 @@ SMALL_DATA = str(REPO / 'configs' / 'selfsup' /
 IMAGENET_SIMMIM = str(REPO / 'configs' / 'selfsup' /
                       'simmim_sepvit_t_in1k_192px_100e.py')
 CLS_LITE = str(REPO / 'configs' / 'cls' / 'sepvit_lite_in1k.py')
-DET_DEMO = str(REPO / 'configs' / 'det' / 'mask_rcnn_sepvit_demo_shapes.py')
 VISUALIZE = str(REPO / 'tools' / 'analysis' / 'visualize_simmim.py')
 # The authors' ImageNet model, as configs/_base_/models/
 # sepvit_imagenet_backbone.py builds it.

@@ -16,6 +16,7 @@ from mmengine.runner import IterBasedTrainLoop
 from mmsepvit.registry import HOOKS
 from mmsepvit.utils import (CheckpointFileError, check_state_dict_fits,
                             checkpoint_state_dict, verify_checkpoint_file)
+from ..worker_seeding import EpochSeededWorkers, can_seed_per_epoch
 
 PARTIAL_SUFFIX = '.partial'
 
@@ -169,7 +170,12 @@ class ResumableCheckpointHook(CheckpointHook):
       mmengine has drawn the trained ones again to advance the data loader
       (with ``num_workers=0`` those draws run the augmentation in this
       process and use its generators). Epoch-based loops: at the start of
-      the next epoch, before its data loader iterator is made.
+      the next epoch, before its data loader iterator is made; with
+      persistent data workers, once that iterator is made (a new one draws
+      a seed for its new workers, an uninterrupted run's goes on), and the
+      workers reseed their generators at every epoch
+      (:class:`~mmsepvit.engine.worker_seeding.EpochSeededWorkers`), so
+      that new workers draw what the uninterrupted run's old ones do.
     - Validation runs on a copy of the random state, so it draws nothing
       from the training stream whether or not a run was resumed.
     - **Fit.** A checkpoint loaded to resume or start from (``--resume``,
@@ -178,12 +184,11 @@ class ResumableCheckpointHook(CheckpointHook):
       before any step, naming the first mismatching key and both shapes.
 
     Exactness needs the same number of threads (a product split among
-    other threads adds in another order) and data workers that restart the
-    same way: it holds with and without data workers for iteration-based
-    loops (all of mmsepvit's segmentation configs) and for epoch-based
-    loops without persistent workers. With persistent workers an uninterrupted run's
-    workers go on with their random state while resumed ones are seeded
-    afresh; resuming such a run says so.
+    other threads adds in another order). It holds with and without data
+    workers, persistent or not, for iteration-based and epoch-based loops.
+    Persistent workers that started before this hook's ``before_train``
+    (or a loader without a batch size) cannot be reseeded per epoch;
+    resuming such an epoch-based run says it is not exact.
     """
 
     def __init__(self, *args, **kwargs):
@@ -194,12 +199,18 @@ class ResumableCheckpointHook(CheckpointHook):
         self._rng_states_to_save: Optional[list] = None
         self._rng_state_to_restore: Optional[dict] = None
         self._rng_state_before_val: Optional[dict] = None
+        self._rng_state_before_first_iter: Optional[dict] = None
+        self._seeded_workers: Optional[EpochSeededWorkers] = None
 
     def _saves_locally(self) -> bool:
         return isinstance(self.file_backend, LocalBackend)
 
     def before_train(self, runner) -> None:
         super().before_train(runner)
+        loader = runner.train_dataloader
+        if (not isinstance(runner.train_loop, IterBasedTrainLoop)
+                and can_seed_per_epoch(loader)):
+            self._seeded_workers = EpochSeededWorkers(loader, get_rank())
         if is_main_process() and self._saves_locally():
             # What a kill during a save left behind.
             pattern = osp.join(self.out_dir, '*' + PARTIAL_SUFFIX)
@@ -259,16 +270,29 @@ class ResumableCheckpointHook(CheckpointHook):
                     loop, runner.iter, state)
             return
         loader = runner.train_dataloader
+        if self._seeded_workers is not None:
+            self._seeded_workers.start_epoch(runner.epoch, runner.seed)
+            self._rng_state_before_first_iter = self._rng_state_to_restore
+            self._rng_state_to_restore = None
+            return
         if (self._rng_state_to_restore is not None and runner.iter > 0
                 and loader.num_workers > 0 and loader.persistent_workers):
             runner.logger.warning(
-                'Resuming an epoch-based run whose train_dataloader has '
-                'persistent_workers=True: training goes on correctly but not '
-                'bit-identically to an uninterrupted run, whose data workers '
+                'Resuming an epoch-based run whose persistent data workers '
+                'started before training (or whose train_dataloader has no '
+                'batch size): training goes on correctly but not '
+                'bit-identically to an uninterrupted run, whose workers '
                 'kept their random state across epochs. Set '
                 'train_dataloader.persistent_workers=False for exact '
                 'resumes.')
         self._restore_rng_state(runner)
+
+    def before_train_iter(self, runner, batch_idx: int,
+                          data_batch=None) -> None:
+        if self._rng_state_before_first_iter is not None:
+            self._rng_state_to_restore = self._rng_state_before_first_iter
+            self._rng_state_before_first_iter = None
+            self._restore_rng_state(runner)
 
     def before_val(self, runner) -> None:
         self._rng_state_before_val = get_rng_state()
