@@ -68,9 +68,10 @@ class EpochSeededWorkers:
                 return fetch(indices)
             return [dataset[index] for index in indices]
 
-        # torch's fetcher loads a batch through the dataset's
-        # ``__getitems__`` when it has one; this copy lives in this worker
-        # only.
+        # torch's workers run no code of ours between epochs
+        # (``worker_init_fn`` runs once per worker), but its fetcher loads
+        # each batch through the dataset's ``__getitems__`` when it has
+        # one. The dataset is this worker's own copy.
         dataset.__getitems__ = fetch_batch
 
     def _reseed(self, epoch: int, seed: int, worker_id: int) -> None:
