@@ -14,9 +14,10 @@ level users see: logits, feature maps, boxes and the drawn prediction.
 - int8 linear weights (``--int8``) against PyTorch, and tools/test.py
   evaluating an exported graph as it evaluates the checkpoint.
 """
-import shutil
 import copy
 import logging
+import shutil
+import subprocess
 import time
 
 import mmcv
@@ -25,7 +26,7 @@ import pytest
 import torch
 from authors_checkpoints import build_model
 from cli_helpers import (IMAGE_DEMO, NO_WORKERS, REPO, SEG_DEMO, TEST,
-                         run_tools)
+                         run_tool, run_tools, tool_env)
 from mmengine.runner import load_checkpoint
 
 from mmsepvit.deployment import (OnnxRuntimeModel, deploy_graph, export_onnx,
@@ -437,6 +438,25 @@ def test_int8_linear_weights_stay_close_to_pytorch(exports, tmp_path,
         'circle', 'square', 'triangle', 'cross')
 
 
+def _metrics(out):
+    """``{name: value}`` of the ``Test metrics:`` line tools/test.py
+    prints."""
+    prefix = 'Test metrics: '
+    line = next(line for line in out.splitlines() if line.startswith(prefix))
+    return {
+        key: float(value)
+        for key, value in (item.split(': ')
+                           for item in line[len(prefix):].split(', '))
+    }
+
+
+def _assert_same_metrics(graph_out, checkpoint_out):
+    graph, checkpoint = _metrics(graph_out), _metrics(checkpoint_out)
+    assert set(graph) == set(checkpoint) and 'mIoU' in checkpoint
+    for key in checkpoint:
+        assert graph[key] == pytest.approx(checkpoint[key], abs=0.02), key
+
+
 def test_test_tool_evaluates_an_exported_graph_as_its_checkpoint(
         exports, shapes_workspace, tmp_path):
     checkpoint, fused_file = exports['seg_fused']
@@ -453,23 +473,40 @@ def test_test_tool_evaluates_an_exported_graph_as_its_checkpoint(
              *test[2:]],
         ], shapes_workspace)
     assert pth_code == 0 and onnx_code == 0, (pth_out + onnx_out)[-3000:]
-
-    def metrics(out):
-        line = next(line for line in out.splitlines()
-                    if line.startswith('Test metrics: '))
-        return {
-            key: float(value)
-            for key, value in (item.split(': ') for item in line[
-                len('Test metrics: '):].split(', '))
-        }
-
-    pth, graph = metrics(pth_out), metrics(onnx_out)
-    assert set(graph) == set(pth) and 'mIoU' in pth
-    for key in pth:
-        assert graph[key] == pytest.approx(pth[key], abs=0.02), key
+    _assert_same_metrics(onnx_out, pth_out)
     assert tta_code == 1 and 'Traceback' not in tta_out
     assert ('--tta: for PyTorch checkpoints only; '
             f'{fused_file} is an exported graph') in tta_out
     assert wrong_code == 1 and 'Traceback' not in wrong_out
     assert "holds a 'classifier' graph, but the config builds a " \
         "'segmentor'" in wrong_out
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='the CPU path; GPUs take mmengine\'s')
+def test_dist_test_evaluates_a_graph_in_two_processes(exports,
+                                                      shapes_workspace,
+                                                      tmp_path):
+    """tools/dist_test.sh with an exported graph: two CPU processes, each
+    its share of the images in onnxruntime, the checkpoint's metrics."""
+    checkpoint, fused_file = exports['seg_fused']
+    two_processes = subprocess.run([
+        'bash',
+        str(REPO / 'tools' / 'dist_test.sh'), SEG_DEMO,
+        str(fused_file), '2', '--work-dir',
+        str(tmp_path / 'two'), '--cfg-options', *NO_WORKERS
+    ],
+                                   cwd=shapes_workspace,
+                                   env=tool_env(PORT='29519'),
+                                   capture_output=True,
+                                   text=True,
+                                   timeout=600)
+    two = two_processes.stdout + two_processes.stderr
+    assert two_processes.returncode == 0, two[-3000:]
+    assert two.count('Test metrics') == 1  # the main process reports
+    code, one = run_tool([
+        TEST, SEG_DEMO, checkpoint, '--work-dir', tmp_path / 'one',
+        '--cfg-options', *NO_WORKERS
+    ], shapes_workspace)
+    assert code == 0, one[-3000:]
+    _assert_same_metrics(two, one)
