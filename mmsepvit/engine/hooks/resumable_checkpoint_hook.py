@@ -184,7 +184,8 @@ class ResumableCheckpointHook(CheckpointHook):
       before any step, naming the first mismatching key and both shapes.
 
     Exactness needs the same number of threads (a product split among
-    other threads adds in another order). It holds with and without data
+    other threads adds in another order) and the same data loader settings
+    (number of workers, batch size). It holds with and without data
     workers, persistent or not, for iteration-based and epoch-based loops.
     Persistent workers that started before this hook's ``before_train``
     (or a loader without a batch size) cannot be reseeded per epoch;
