@@ -1,17 +1,22 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 """A killed and resumed run ends with the weights and optimizer state of an
-uninterrupted one, with and without data workers; a kill at any moment,
+uninterrupted one, with and without data workers, persistent or not, in
+one process and in two; a kill at any moment,
 during a checkpoint save too, leaves a run that resumes, with and without
 data workers; a checkpoint of another model is refused before any step."""
+import os
 import random
 import re
 import shutil
+import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 import torch
-from cli_helpers import (CLS_DEMO, DET_DEMO, NO_WORKERS, SEG_DEMO, TRAIN,
-                         run_tool, run_tools, start_tool)
+from cli_helpers import (CLS_DEMO, DET_DEMO, NO_WORKERS, REPO, SEG_DEMO,
+                         TRAIN, run_tool, run_tools, start_tool, tool_env)
 
 from mmsepvit.engine import find_resumable_checkpoint
 
@@ -58,6 +63,29 @@ def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
     _wait_for((cut / checkpoint).exists, run)
     run.kill()
     run.wait()
+
+
+def _children(pid):
+    """The processes whose parent is ``pid``."""
+    children = []
+    for stat in Path('/proc').glob('[0-9]*/stat'):
+        try:
+            fields = stat.read_text().rsplit(')', 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a process killed and not yet reaped does
+    not)."""
+    try:
+        state = Path(f'/proc/{pid}/stat').read_text().rsplit(')', 1)[1]
+    except OSError:
+        return False
+    return state.split()[0] != 'Z'
 
 
 def _tensors(path):
@@ -284,3 +312,53 @@ def test_resume_from_a_missing_file_stops(tmp_path):
     assert code == 1
     assert f'--resume {tmp_path / "nope.pth"}: no such checkpoint' in out
     assert 'Traceback' not in out
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='the CPU path; GPUs take mmengine\'s')
+def test_two_cpu_processes_resume_exactly_with_persistent_workers(
+        shapes_workspace, tmp_path):
+    """tools/dist_train.sh, two CPU processes over gloo, each with two
+    persistent data workers: the cls demo killed after its first epoch and
+    resumed ends as the uninterrupted run."""
+    full, cut = tmp_path / 'full', tmp_path / 'cut'
+    command = [
+        'bash',
+        str(REPO / 'tools' / 'dist_train.sh'), CLS_DEMO, '2', '--cfg-options',
+        *CLS_RUN, *LOADERS['persistent workers']
+    ]
+    env = tool_env(PORT='29521')
+
+    def train(work_dir, *options):
+        log = open(work_dir.parent / f'{work_dir.name}.log', 'a')
+        return subprocess.Popen([*command, '--work-dir', work_dir, *options],
+                                cwd=shapes_workspace,
+                                env=env,
+                                stdout=log,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def log(work_dir):
+        return (work_dir.parent / f'{work_dir.name}.log').read_text()[-3000:]
+
+    assert train(full).wait(600) == 0, log(full)
+    run = train(cut)
+    _wait_for((cut / 'epoch_1.pth').exists, run)
+    # torchrun starts each rank in a session of its own: kill the ranks'
+    # sessions (a rank and its data workers), then torchrun's, as a crash
+    # of the machine would.
+    ranks = _children(run.pid)
+    assert len(ranks) == 2, ranks
+    for pid in [*ranks, run.pid]:
+        os.killpg(pid, signal.SIGKILL)
+    run.wait()
+    deadline = time.time() + 60
+    while any(map(_alive, ranks)):
+        assert time.time() < deadline, 'a rank outlived SIGKILL'
+        time.sleep(0.01)
+    assert not (cut / 'epoch_2.pth').exists()
+    assert train(cut, '--resume').wait(600) == 0, log(cut)
+    assert 'not bit-identically' not in log(cut)
+    assert len(torch.load(cut / 'epoch_1.pth',
+                          weights_only=False)['rng_states']) == 2
+    assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
