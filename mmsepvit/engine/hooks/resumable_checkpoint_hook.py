@@ -200,7 +200,6 @@ class ResumableCheckpointHook(CheckpointHook):
         self._rng_states_to_save: Optional[list] = None
         self._rng_state_to_restore: Optional[dict] = None
         self._rng_state_before_val: Optional[dict] = None
-        self._rng_state_before_first_iter: Optional[dict] = None
         self._seeded_workers: Optional[EpochSeededWorkers] = None
 
     def _saves_locally(self) -> bool:
@@ -272,9 +271,9 @@ class ResumableCheckpointHook(CheckpointHook):
             return
         loader = runner.train_dataloader
         if self._seeded_workers is not None:
+            # The restore waits for before_train_iter (see the class
+            # docstring).
             self._seeded_workers.start_epoch(runner.epoch, runner.seed)
-            self._rng_state_before_first_iter = self._rng_state_to_restore
-            self._rng_state_to_restore = None
             return
         if (self._rng_state_to_restore is not None and runner.iter > 0
                 and loader.num_workers > 0 and loader.persistent_workers):
@@ -290,9 +289,7 @@ class ResumableCheckpointHook(CheckpointHook):
 
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch=None) -> None:
-        if self._rng_state_before_first_iter is not None:
-            self._rng_state_to_restore = self._rng_state_before_first_iter
-            self._rng_state_before_first_iter = None
+        if self._seeded_workers is not None:
             self._restore_rng_state(runner)
 
     def before_val(self, runner) -> None:
