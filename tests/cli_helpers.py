@@ -26,6 +26,8 @@ IMAGE_DEMO = str(REPO / 'demo' / 'image_demo.py')
 SEG_DEMO = str(REPO / 'configs' / 'seg' / 'fpn_sepvit_demo_shapes.py')
 CLS_DEMO = str(REPO / 'configs' / 'cls' / 'sepvit_demo_shapes.py')
 DET_DEMO = str(REPO / 'configs' / 'det' / 'mask_rcnn_sepvit_demo_shapes.py')
+SIMMIM_SMALL_DATA = str(REPO / 'configs' / 'selfsup' /
+                        'simmim_sepvit_lite_small_data.py')
 # Data loading in the main process: faster to start in short test runs.
 NO_WORKERS = [
     f'{loader}.{key}={value}'

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import torch
 from cli_helpers import (CLS_DEMO, DET_DEMO, NO_WORKERS, REPO, SEG_DEMO,
-                         TRAIN, run_tool, run_tools, start_tool, tool_env)
+                         SIMMIM_SMALL_DATA, TRAIN, run_tool, run_tools,
+                         start_tool, tool_env)
 
 from mmsepvit.engine import find_resumable_checkpoint
 
@@ -49,17 +50,17 @@ def _wait_for(condition, process, timeout=300):
         time.sleep(0.002)
 
 
-def _full_and_killed_runs(command, cwd, full, cut, checkpoint):
+def _full_and_killed_runs(command, cwd, full, cut, checkpoint, **env):
     """Run ``command`` into ``full`` to its end, then into ``cut`` until
     ``cut / checkpoint`` exists, and SIGKILL that run. (One after the
     other: two training processes on two cores slow each other down
     many times over.)"""
     full_run = start_tool([*command, '--work-dir', full], cwd,
-                          full.parent / 'full.log')
+                          full.parent / 'full.log', **env)
     assert full_run.wait(timeout=600) == 0, \
         (full.parent / 'full.log').read_text()[-3000:]
     run = start_tool([*command, '--work-dir', cut], cwd,
-                     cut.parent / 'cut.log')
+                     cut.parent / 'cut.log', **env)
     _wait_for((cut / checkpoint).exists, run)
     run.kill()
     run.wait()
@@ -178,6 +179,52 @@ def test_killed_and_resumed_epoch_based_run_equals_an_uninterrupted_one(
     assert f'Resuming from {cut / "epoch_1.pth"}' in out
     assert 'not bit-identically' not in out
     assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
+
+
+# SimMIM pretraining on unlabeled images: its random crop, flip and masks
+# drawn in the config's two data workers, drop path and dropout (off in our
+# SimMIM configs) in the training process; as the small-data config trains
+# (by iteration) and as the ImageNet SimMIM configs train (by epoch, with
+# persistent workers; here a small diff of the small-data config).
+SIMMIM_RUN = [
+    'train_dataloader.batch_size=2', 'default_hooks.logger.interval=1',
+    *RANDOMNESS
+]
+SIMMIM_BY_EPOCH = """_base_ = [{config!r}]
+train_cfg = dict(_delete_=True, type='EpochBasedTrainLoop', max_epochs=2)
+train_dataloader = dict(persistent_workers=True, dataset=dict(indices=8))
+default_hooks = dict(checkpoint=dict(by_epoch=True, interval=1))
+"""
+
+
+@pytest.mark.parametrize('loop', ['iterations', 'epochs'])
+def test_killed_and_resumed_simmim_pretraining_equals_an_uninterrupted_one(
+        loop, shapes_workspace, tmp_path):
+    """SimMIM-pretraining SepViT-Lite on the demo's images."""
+    if loop == 'iterations':
+        config, saved, last = SIMMIM_SMALL_DATA, 'iter_2.pth', 'iter_4.pth'
+        run = [
+            'train_cfg.max_iters=4', 'default_hooks.checkpoint.interval=2',
+            *SIMMIM_RUN
+        ]
+    else:
+        config, saved, last = tmp_path / 'by_epoch.py', 'epoch_1.pth', (
+            'epoch_2.pth')
+        config.write_text(SIMMIM_BY_EPOCH.format(config=SIMMIM_SMALL_DATA))
+        run = SIMMIM_RUN
+    full, cut = tmp_path / 'full', tmp_path / 'cut'
+    command = [TRAIN, config, '--cfg-options', *run]
+    images = dict(SIMMIM_IMAGES=str(shapes_workspace / 'data' / 'shapes' /
+                                    'ade' / 'images' / 'training'))
+    _full_and_killed_runs(command, shapes_workspace, full, cut, saved,
+                          **images)
+    assert not (cut / last).exists()
+    code, out = run_tool([*command, '--work-dir', cut, '--resume'],
+                         shapes_workspace, **images)
+    assert code == 0, out[-3000:]
+    assert f'Resuming from {cut / saved}' in out
+    assert 'not bit-identically' not in out
+    assert _differing_tensors(full / last, cut / last) == []
 
 
 def test_resume_and_load_from_refuse_another_models_checkpoint(

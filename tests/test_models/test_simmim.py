@@ -6,15 +6,14 @@ resampled to another input size."""
 import numpy as np
 import pytest
 import torch
-from cli_helpers import DET_DEMO, NO_WORKERS, REPO, SEG_DEMO, TRAIN, run_tools
+from cli_helpers import (DET_DEMO, NO_WORKERS, REPO, SEG_DEMO,
+                         SIMMIM_SMALL_DATA, TRAIN, run_tools)
 from mmengine.config import Config
 
 from mmsepvit.apis import build_model
 from mmsepvit.models import SepViT, SimMIMSepViT
 from mmsepvit.models.utils.separable_attention import resample_window_tokens
 
-SMALL_DATA = str(REPO / 'configs' / 'selfsup' /
-                 'simmim_sepvit_lite_small_data.py')
 IMAGENET_SIMMIM = str(REPO / 'configs' / 'selfsup' /
                       'simmim_sepvit_t_in1k_192px_100e.py')
 CLS_LITE = str(REPO / 'configs' / 'cls' / 'sepvit_lite_in1k.py')
@@ -102,7 +101,7 @@ def test_pretraining_steps_lower_the_reconstruction_loss(
     with SimMIM's linear decoder and with mmsepvit's non-linear one."""
     from mmengine.optim import build_optim_wrapper
     from mmpretrain.structures import DataSample
-    cfg = Config.fromfile(SMALL_DATA)
+    cfg = Config.fromfile(SIMMIM_SMALL_DATA)
     cfg.model.neck.update(neck or {})
     torch.manual_seed(0)
     model = build_model(cfg)
@@ -171,7 +170,7 @@ def simmim_checkpoint(shapes_workspace):
     generated ADE-layout images (no labels), and the tool's output."""
     work_dir = shapes_workspace / 'work_simmim'
     (code, out), = run_tools([[
-        TRAIN, SMALL_DATA, '--work-dir', work_dir, '--cfg-options',
+        TRAIN, SIMMIM_SMALL_DATA, '--work-dir', work_dir, '--cfg-options',
         'train_cfg.max_iters=2', 'default_hooks.checkpoint.interval=2',
         'default_hooks.logger.interval=1', 'train_dataloader.batch_size=2',
         *NO_WORKERS[:2]
@@ -235,7 +234,7 @@ def test_visualisation_shows_the_masked_pixels_reconstructed(
                   'validation').glob('*.jpg'))
     out = shapes_workspace / 'simmim.png'
     (code, output), = run_tools(
-        [[VISUALIZE, SMALL_DATA, checkpoint_file, image, '--out', out]],
+        [[VISUALIZE, SIMMIM_SMALL_DATA, checkpoint_file, image, '--out', out]],
         shapes_workspace)
     assert code == 0, output[-3000:]
     drawing = mmcv.imread(str(out), channel_order='rgb')
@@ -249,7 +248,7 @@ def test_visualisation_shows_the_masked_pixels_reconstructed(
     # The wrong config: another task's, another decoder's.
     other_decoder = shapes_workspace / 'simmim_conv_decoder.py'
     other_decoder.write_text(
-        f'_base_ = [{SMALL_DATA!r}]\n'
+        f'_base_ = [{SIMMIM_SMALL_DATA!r}]\n'
         "model = dict(neck=dict(type='mmsepvit.SimMIMConvDecoder'))\n")
     (code, output), (decoder_code, decoder_output) = run_tools(
         [[VISUALIZE, SEG_DEMO, checkpoint_file, image, '--out', out],

@@ -7,7 +7,8 @@ import cv2
 import numpy as np
 import pytest
 from cli_helpers import (CLS_DEMO, IMAGE_DEMO, NO_WORKERS, REPO, SEG_DEMO,
-                         TEST, TRAIN, run_tool, run_tools)
+                         SIMMIM_SMALL_DATA, TEST, TRAIN, run_tool,
+                         run_tools)
 from mmengine.config import Config
 from mmengine.utils import to_2tuple
 
@@ -126,9 +127,7 @@ def test_empty_dataset_folders_are_named(tmp_path):
 def test_an_empty_folder_of_unlabeled_images_is_named(tmp_path):
     """SimMIM's small-data recipe reads a folder of images, no labels."""
     (tmp_path / 'images').mkdir()
-    config = str(REPO / 'configs' / 'selfsup' /
-                 'simmim_sepvit_lite_small_data.py')
-    code, out = run_tool([TRAIN, config],
+    code, out = run_tool([TRAIN, SIMMIM_SMALL_DATA],
                          tmp_path,
                          SIMMIM_IMAGES=str(tmp_path / 'images'))
     _assert_clear_error(code, out, 'Dataset is empty',
