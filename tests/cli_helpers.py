@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import torch
+
 REPO = Path(__file__).resolve().parents[1]
 TRAIN = str(REPO / 'tools' / 'train.py')
 TEST = str(REPO / 'tools' / 'test.py')
@@ -162,7 +164,7 @@ def run_tools(commands, cwd, timeout=600, **env):
     (exit code, output) in order."""
     threads = None
     if len(commands) > 1:
-        threads = max(1, (os.cpu_count() or 1) // len(commands))
+        threads = max(1, torch.get_num_threads() // len(commands))
     with tempfile.TemporaryDirectory() as logs:
         runs = [
             start_tool(

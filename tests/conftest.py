@@ -1,4 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import os
 import sys
 from pathlib import Path
 
@@ -7,6 +8,17 @@ import torch
 
 # Test helpers shared across folders (e.g. sepvit_reference) import by name.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+# The suite runs in two pytest-xdist workers (setup.cfg): most of a test's
+# time runs on one core (tracing, exports, a tool's start), so the workers
+# share the cores, each test and every tool it starts (the environment is
+# inherited) with its part of them; more threads than cores make PyTorch's
+# threads wait for each other many times over.
+if 'PYTEST_XDIST_WORKER_COUNT' in os.environ:
+    _cores = max(1, (os.cpu_count() or 1) //
+                 int(os.environ['PYTEST_XDIST_WORKER_COUNT']))
+    os.environ['OMP_NUM_THREADS'] = str(_cores)
+    torch.set_num_threads(_cores)
 
 
 def pytest_collection_modifyitems(config, items):
