@@ -50,20 +50,30 @@ def _wait_for(condition, process, timeout=300):
         time.sleep(0.002)
 
 
-def _full_and_killed_runs(command, cwd, full, cut, checkpoint, **env):
-    """Run ``command`` into ``full`` to its end, then into ``cut`` until
-    ``cut / checkpoint`` exists, and SIGKILL that run. (One after the
-    other: two training processes on two cores slow each other down
-    many times over.)"""
+def _killed_and_resumed(command, cwd, tmp_path, saved, last, **env):
+    """Run ``command`` into ``tmp_path / 'full'`` to its end; then into
+    ``tmp_path / 'cut'`` until checkpoint ``saved`` exists, SIGKILL it and
+    resume it. Both runs must end with the same weights and optimizer
+    state in checkpoint ``last``; return the resumed run's output. (One
+    after the other: two training processes on two cores slow each other
+    down many times over.)"""
+    full, cut = tmp_path / 'full', tmp_path / 'cut'
     full_run = start_tool([*command, '--work-dir', full], cwd,
-                          full.parent / 'full.log', **env)
+                          tmp_path / 'full.log', **env)
     assert full_run.wait(timeout=600) == 0, \
-        (full.parent / 'full.log').read_text()[-3000:]
+        (tmp_path / 'full.log').read_text()[-3000:]
     run = start_tool([*command, '--work-dir', cut], cwd,
-                     cut.parent / 'cut.log', **env)
-    _wait_for((cut / checkpoint).exists, run)
+                     tmp_path / 'cut.log', **env)
+    _wait_for((cut / saved).exists, run)
     run.kill()
     run.wait()
+    assert not (cut / last).exists()
+    code, out = run_tool([*command, '--work-dir', cut, '--resume'], cwd,
+                         **env)
+    assert code == 0, out[-3000:]
+    assert f'Resuming from {cut / saved}' in out
+    assert _differing_tensors(full / last, cut / last) == []
+    return out
 
 
 def _children(pid):
@@ -133,15 +143,9 @@ def test_killed_and_resumed_seg_run_equals_an_uninterrupted_one(
         workers, shapes_workspace, tmp_path):
     """The seg demo (iteration-based) with its random augmentation, drop
     path, dropout and attention dropout."""
-    full, cut = tmp_path / 'full', tmp_path / 'cut'
     command = [TRAIN, SEG_DEMO, '--cfg-options', *SEG_RUN, *WORKERS[workers]]
-    _full_and_killed_runs(command, shapes_workspace, full, cut, 'iter_4.pth')
-    assert not (cut / 'iter_8.pth').exists()
-    code, out = run_tool([*command, '--work-dir', cut, '--resume'],
-                         shapes_workspace)
-    assert code == 0, out[-3000:]
-    assert f'Resuming from {cut / "iter_4.pth"}' in out
-    assert _differing_tensors(full / 'iter_8.pth', cut / 'iter_8.pth') == []
+    _killed_and_resumed(command, shapes_workspace, tmp_path, 'iter_4.pth',
+                        'iter_8.pth')
 
 
 # The epoch-based demos' loaders: in the main process, in workers that
@@ -169,16 +173,10 @@ def test_killed_and_resumed_epoch_based_run_equals_an_uninterrupted_one(
     """The cls and det demos (epoch-based) with their random augmentation,
     drop path and dropout."""
     config, run = dict(cls=(CLS_DEMO, CLS_RUN), det=(DET_DEMO, DET_RUN))[demo]
-    full, cut = tmp_path / 'full', tmp_path / 'cut'
     command = [TRAIN, config, '--cfg-options', *run, *LOADERS[loader]]
-    _full_and_killed_runs(command, shapes_workspace, full, cut, 'epoch_1.pth')
-    assert not (cut / 'epoch_2.pth').exists()
-    code, out = run_tool([*command, '--work-dir', cut, '--resume'],
-                         shapes_workspace)
-    assert code == 0, out[-3000:]
-    assert f'Resuming from {cut / "epoch_1.pth"}' in out
+    out = _killed_and_resumed(command, shapes_workspace, tmp_path,
+                              'epoch_1.pth', 'epoch_2.pth')
     assert 'not bit-identically' not in out
-    assert _differing_tensors(full / 'epoch_2.pth', cut / 'epoch_2.pth') == []
 
 
 # SimMIM pretraining on unlabeled images: its random crop, flip and masks
@@ -212,19 +210,14 @@ def test_killed_and_resumed_simmim_pretraining_equals_an_uninterrupted_one(
             'epoch_2.pth')
         config.write_text(SIMMIM_BY_EPOCH.format(config=SIMMIM_SMALL_DATA))
         run = SIMMIM_RUN
-    full, cut = tmp_path / 'full', tmp_path / 'cut'
-    command = [TRAIN, config, '--cfg-options', *run]
-    images = dict(SIMMIM_IMAGES=str(shapes_workspace / 'data' / 'shapes' /
-                                    'ade' / 'images' / 'training'))
-    _full_and_killed_runs(command, shapes_workspace, full, cut, saved,
-                          **images)
-    assert not (cut / last).exists()
-    code, out = run_tool([*command, '--work-dir', cut, '--resume'],
-                         shapes_workspace, **images)
-    assert code == 0, out[-3000:]
-    assert f'Resuming from {cut / saved}' in out
+    images = shapes_workspace / 'data' / 'shapes' / 'ade' / 'images'
+    out = _killed_and_resumed([TRAIN, config, '--cfg-options', *run],
+                              shapes_workspace,
+                              tmp_path,
+                              saved,
+                              last,
+                              SIMMIM_IMAGES=str(images / 'training'))
     assert 'not bit-identically' not in out
-    assert _differing_tensors(full / last, cut / last) == []
 
 
 def test_resume_and_load_from_refuse_another_models_checkpoint(

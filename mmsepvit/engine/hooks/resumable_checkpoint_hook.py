@@ -269,12 +269,12 @@ class ResumableCheckpointHook(CheckpointHook):
                 loop.dataloader_iterator = _RestoreBeforeDraw(
                     loop, runner.iter, state)
             return
-        loader = runner.train_dataloader
         if self._seeded_workers is not None:
             # The restore waits for before_train_iter (see the class
             # docstring).
             self._seeded_workers.start_epoch(runner.epoch, runner.seed)
             return
+        loader = runner.train_dataloader
         if (self._rng_state_to_restore is not None and runner.iter > 0
                 and loader.num_workers > 0 and loader.persistent_workers):
             runner.logger.warning(
