@@ -133,8 +133,11 @@ def test_benchmark_prints_each_backbone_against_its_limit():
             float(rate) * macs_per_image, rel=0.02, abs=0.06), name
         assert float(share.rstrip('%')) == pytest.approx(
             100 * float(gmacs) / ceiling, abs=1), name
+        # rel: the printed rates' rounding (0.005 of about 1 image/s on a
+        # loaded 2-core machine).
         assert float(limit_vs.rstrip('x')) == pytest.approx(
-            float(limit) / float(rows['Swin-T'][0]), abs=0.01), name
+            float(limit) / float(rows['Swin-T'][0]), rel=0.01,
+            abs=0.01), name
 
 
 @pytest.mark.slow
