@@ -347,8 +347,9 @@ def export_module(module: nn.Module,
         metadata (dict, optional): Written into the model's metadata as
             JSON values. Defaults to None.
         onnxruntime_fusions (bool): Whether to rewrite the graph with
-            onnxruntime's transformer fusions (onnxscript's
-            ``optimize_for_ort``): attention into ``MultiHeadAttention``,
+            onnxruntime's transformer fusions (``fuse_for_onnxruntime``):
+            depthwise attention and its q/k/v projection into
+            ``Attention``, pointwise attention into ``MultiHeadAttention``,
             residual add and LayerNorm into ``SkipLayerNormalization``, bias
             and GELU into ``BiasGelu``. These are onnxruntime's own
             operators (domain ``com.microsoft``): the file then runs in
@@ -389,8 +390,8 @@ def export_module(module: nn.Module,
             optimize=False,
             verbose=False)
     if onnxruntime_fusions:
-        from onnxscript.rewriter.ort_fusions import optimize_for_ort
-        optimize_for_ort(onnx_program.model)
+        from .onnxruntime_fusions import fuse_for_onnxruntime
+        fuse_for_onnxruntime(onnx_program.model)
     onnx_program.model.metadata_props.update(
         {key: json.dumps(value)
          for key, value in (metadata or {}).items()})

@@ -6,7 +6,7 @@ level users see: logits, feature maps, boxes and the drawn prediction.
   batch, at batch sizes 1 to 3;
 - the seg demo's trained checkpoint, exported by the tool with --dynamic at
   512x512, at four other sizes, as a standard graph and with onnxruntime's
-  fusions (every attention one MultiHeadAttention operator);
+  fusions (every attention one operator, Attention or MultiHeadAttention);
 - onnx_inference.py draws what image_demo.py draws (both classifiers'
   and segmentors' checkpoints);
 - RetinaNet (raw head outputs, then the boxes mmdet's post-processing makes
@@ -118,13 +118,16 @@ def test_dynamic_seg_export_is_exact_at_other_sizes(exports, export):
 
     from mmsepvit.models.utils import SeparableSelfAttention
     graph, session = pytorch_and_onnx(SEG_DEMO, *exports[export])
-    # Fused: one operator per attention, DWA and PWA (at any size: the
-    # fusion holds with symbolic shapes).
-    attentions = sum(1 + m.with_pwa for m in graph.modules()
-                     if isinstance(m, SeparableSelfAttention))
+    # Fused: one operator per attention (at any size: the fusions hold with
+    # symbolic shapes), DWA with its q/k/v projection.
+    attentions = [
+        m for m in graph.modules() if isinstance(m, SeparableSelfAttention)
+    ]
     ops = [node.op_type for node in onnx.load(exports[export][1]).graph.node]
+    fused = export == 'seg_fused'
+    assert ops.count('Attention') == (len(attentions) if fused else 0)
     assert ops.count('MultiHeadAttention') == (
-        attentions if export == 'seg_fused' else 0)
+        sum(m.with_pwa for m in attentions) if fused else 0)
     for shape in ((1, 512, 512), (1, 360, 480), (2, 97, 131),
                   (1, 800, 1344)):
         diff, (expected, ), (actual, ) = compare(graph, session,
@@ -421,9 +424,11 @@ def test_int8_linear_weights_stay_close_to_pytorch(exports, tmp_path,
     assert not caplog.records, caplog.records[:3]
     graph, session = pytorch_and_onnx(SEG_DEMO, checkpoint, int8_file)
     ops = [node.op_type for node in onnx.load(int8_file).graph.node]
-    # Every linear layer's product in int8, the convolutions in fp32.
+    # Every linear layer's product in int8 (the q/k/v projections inside
+    # QAttention), the convolutions in fp32.
     linears = sum(isinstance(m, torch.nn.Linear) for m in graph.modules())
-    assert ops.count('MatMulInteger') == linears
+    assert ops.count('MatMulInteger') + ops.count('QAttention') == linears
+    assert 'Attention' not in ops and 'MatMul' not in ops
     assert 'ConvInteger' not in ops
     assert int8_file.stat().st_size < 0.5 * fused_file.stat().st_size
     for shape in ((1, 512, 512), (2, 97, 131)):

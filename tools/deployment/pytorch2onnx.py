@@ -58,7 +58,7 @@ def parse_args():
     parser.add_argument(
         '--onnxruntime-fusions',
         action='store_true',
-        help='fuse the graph for onnxruntime (attention into '
+        help='fuse the graph for onnxruntime (attention into Attention or '
         'MultiHeadAttention, add + LayerNorm, bias + GELU; faster there, '
         'runs in onnxruntime only)')
     parser.add_argument(

@@ -198,14 +198,16 @@ class SeparableSelfAttention(BaseModule):
             Tensor: The attention branch output of shape ``(B, H*W, C)``.
         """
         if not self.with_pwa:
-            tokens = self.norm(x).unsqueeze(1)
-            x = self._depthwise_attention(tokens).squeeze(1)
+            x = self._depthwise_attention(self.norm(x))
             return self.proj_drop(self.proj(x))
 
         grid = window_grid(hw_shape, self.window_size)
         windows = self._partition(x, hw_shape, grid)
         tokens = torch.cat([self._window_tokens(windows, grid), windows], 2)
-        tokens = self._depthwise_attention(self.norm(tokens))
+        B, num_windows, L, C = tokens.shape
+        tokens = self._depthwise_attention(
+            self.norm(tokens).view(B * num_windows, L, C)).view(
+                B, num_windows, L, C)
         windows = self._pointwise_attention(tokens[:, :, 0], tokens[:, :, 1:])
         x = self._reverse(windows, hw_shape, grid)
         return self.proj_drop(self.proj(x))
@@ -252,16 +254,22 @@ class SeparableSelfAttention(BaseModule):
     def _depthwise_attention(self, tokens: torch.Tensor) -> torch.Tensor:
         """Self-attention inside each window plus its input.
 
+        Written as ``(N, L, C)`` in and out, q, k and v split along the
+        channels: the exported graph is then the pattern onnxruntime's
+        fusions make one ``Attention`` operator of, projection included
+        (:mod:`mmsepvit.deployment.onnxruntime_fusions`).
+
         Args:
-            tokens (Tensor): Normalised tokens ``(B, nw, L, C)``.
+            tokens (Tensor): Normalised tokens ``(N, L, C)``, one sequence
+                per window.
         """
-        B, num_windows, L, C = tokens.shape
-        qkv = self.qkv(tokens).view(B * num_windows, L, 3, self.num_heads,
-                                    C // self.num_heads)
-        q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)
+        N, L, C = tokens.shape
+        q, k, v = (
+            part.view(N, L, self.num_heads, -1).transpose(1, 2)
+            for part in self.qkv(tokens).chunk(3, dim=-1))
         out = F.scaled_dot_product_attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
-        return out.transpose(1, 2).reshape(B, num_windows, L, C) + tokens
+        return out.transpose(1, 2).reshape(N, L, C) + tokens
 
     def _pointwise_attention(self, window_tokens: torch.Tensor,
                              windows: torch.Tensor) -> torch.Tensor:
