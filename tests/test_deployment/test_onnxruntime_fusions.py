@@ -15,17 +15,13 @@ from mmsepvit.deployment.onnx_export import INPUT_NAME
 class PackedAttention(nn.Module):
     """Multi-head self-attention as mmpretrain's and timm's modules write it:
     one linear layer for q, k and v, split along the channels.
-
-    ``value_dims`` other than ``dims`` makes the three parts unequal;
     ``expose_projection`` also returns the projection (used outside the
     attention)."""
 
-    def __init__(self, dims=48, num_heads=3, value_dims=48,
-                 expose_projection=False):
+    def __init__(self, dims=48, num_heads=3, expose_projection=False):
         super().__init__()
         self.num_heads = num_heads
-        self.split = (dims, dims, value_dims)
-        self.qkv = nn.Linear(dims, sum(self.split))
+        self.qkv = nn.Linear(dims, 3 * dims)
         self.expose_projection = expose_projection
 
     def forward(self, tokens):
@@ -33,7 +29,7 @@ class PackedAttention(nn.Module):
         qkv = self.qkv(tokens)
         q, k, v = (
             part.view(N, L, self.num_heads, -1).transpose(1, 2)
-            for part in qkv.split(self.split, dim=-1))
+            for part in qkv.chunk(3, dim=-1))
         out = F.scaled_dot_product_attention(q, k, v)
         out = out.transpose(1, 2).reshape(N, L, -1)
         return (out, qkv) if self.expose_projection else out
@@ -130,8 +126,8 @@ def test_only_thirds_of_one_linear_layer_are_fused(weight_shape, split,
     ]
     tokens = {'tokens': rng.standard_normal((2, 48, 48), np.float32)}
     expected, actual = (
-        InferenceSession(graph.SerializeToString(),
+        InferenceSession(proto.SerializeToString(),
                          providers=['CPUExecutionProvider']).run(
                              None, tokens)[0]
-        for graph in (model, rewritten))
+        for proto in (model, rewritten))
     assert np.array_equal(expected, actual)
