@@ -347,13 +347,10 @@ def export_module(module: nn.Module,
         metadata (dict, optional): Written into the model's metadata as
             JSON values. Defaults to None.
         onnxruntime_fusions (bool): Whether to rewrite the graph with
-            onnxruntime's transformer fusions (``fuse_for_onnxruntime``):
-            depthwise attention and its q/k/v projection into
-            ``Attention``, pointwise attention into ``MultiHeadAttention``,
-            residual add and LayerNorm into ``SkipLayerNormalization``, bias
-            and GELU into ``BiasGelu``. These are onnxruntime's own
-            operators (domain ``com.microsoft``): the file then runs in
-            onnxruntime only. Defaults to False.
+            onnxruntime's own operators (domain ``com.microsoft``;
+            ``fuse_for_onnxruntime`` of
+            :mod:`mmsepvit.deployment.onnxruntime_fusions` says which): the
+            file then runs in onnxruntime only. Defaults to False.
         int8_linear_weights (bool): Whether to store the linear layers'
             weights in int8, activations quantized as they arrive
             (:func:`~mmsepvit.deployment.quantize_linear_layers`;

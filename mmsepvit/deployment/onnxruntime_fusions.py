@@ -69,7 +69,8 @@ def fuse_for_onnxruntime(model: ir.Model) -> None:
     onnxscript's ``optimize_for_ort`` first: attention into
     ``MultiHeadAttention``, residual add and LayerNorm into
     ``SkipLayerNormalization``, bias and GELU into ``BiasGelu``; then
-    :class:`PackedProjectionAttention`.
+    :class:`PackedProjectionAttention` (SepViT's depthwise attention with
+    its q/k/v projection into ``Attention``).
 
     Args:
         model (onnx_ir.Model): The exported graph.
