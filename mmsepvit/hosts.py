@@ -191,5 +191,5 @@ def host_of(scope: Optional[str]) -> HostToolbox:
     :class:`UnknownScopeError` naming the supported scopes for any other."""
     if scope not in HOSTS:
         raise UnknownScopeError(f'unknown default_scope {scope!r}; mmsepvit '
-                         f'supports {", ".join(sorted(HOSTS))}.')
+                                f'supports {", ".join(sorted(HOSTS))}.')
     return HOSTS[scope]

@@ -172,7 +172,6 @@ def add_timing_args(parser: argparse.ArgumentParser,
         help='cpu or cuda[:N]')
 
 
-
 # Configs ---------------------------------------------------------------------
 
 # Top-level keys the Runner and the tools read even if a config leaves them
@@ -262,6 +261,8 @@ def apply_precision_args(cfg: Config, args: argparse.Namespace,
                 torch.set_autocast_dtype('cuda', getattr(torch, dtype))
     if args.compile:
         cfg.compile = dict(dynamic=True)
+
+
 def _sync_bn_to_bn(node) -> None:
     if isinstance(node, dict):
         if node.get('type') == 'SyncBN':
@@ -303,4 +304,3 @@ def prepare_distributed(cfg: Config) -> None:
         # to abort rank 0 after its results were printed ("terminate called
         # without an active exception"); PyTorch asks for this call.
         atexit.register(torch.distributed.destroy_process_group)
-

@@ -23,8 +23,9 @@ def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
     return prod(batch) * q_len * k_shape[-2] * (qk_dims + v_shape[-1])
 
 
-def flop_analyzer(model: nn.Module,
-                  inputs: Union[torch.Tensor, Tuple[Any, ...]]) -> FlopAnalyzer:
+def flop_analyzer(
+        model: nn.Module,
+        inputs: Union[torch.Tensor, Tuple[Any, ...]]) -> FlopAnalyzer:
     """An mmengine ``FlopAnalyzer`` that also counts fused attention.
 
     Args:

@@ -79,8 +79,8 @@ def _readme_rows(folder):
         config = re.search(r'\]\((\w+\.py)\)', line)
         if line.startswith('|') and config:
             cells = [c.strip() for c in line.strip('|').split('|')]
-            rows[f'configs/{folder}/{config.group(1)}'] = (float(cells[1]),
-                                                          float(cells[2]))
+            rows[f'configs/{folder}/{config.group(1)}'] = (
+                float(cells[1]), float(cells[2]))
     return rows
 
 

@@ -88,8 +88,7 @@ def exports(seg_checkpoint, shapes_workspace):
         seg=(seg_checkpoint, seg_checkpoint.parent / 'seg.onnx'),
         seg_fused=(seg_checkpoint, seg_checkpoint.parent / 'seg_fused.onnx'),
         cls=(cls_checkpoint, seg_checkpoint.parent / 'cls.onnx'))
-    (seg_code, seg_out), (fused_code, fused_out), (cls_code,
-                                                    cls_out) = run_tools([
+    results = run_tools([
         [EXPORT, SEG_DEMO, files['seg'][0], '--out', files['seg'][1],
          '--dynamic'],
         [EXPORT, SEG_DEMO, files['seg_fused'][0], '--out',
@@ -97,6 +96,8 @@ def exports(seg_checkpoint, shapes_workspace):
         [EXPORT, CLS_LITE_NAME, files['cls'][0], '--out', files['cls'][1],
          '--dynamic'],
     ], shapes_workspace)
+    (seg_code, seg_out), (fused_code, fused_out), (cls_code, cls_out) = (
+        results)
     for code, out in ((seg_code, seg_out), (fused_code, fused_out)):
         assert code == 0, out[-3000:]
         assert 'at 512x512 (dynamic batch, height, width)' in out

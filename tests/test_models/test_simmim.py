@@ -221,8 +221,8 @@ def test_pretraining_shows_progress_and_hands_off_to_seg_and_det(
         backbone.load_state_dict(weights, strict=True)
         # No size-dependent weights in the dense model: any input size.
         with torch.no_grad():
-            assert backbone(torch.randn(1, 3, 97, 131))[0].shape[2:] == (25,
-                                                                        33)
+            output = backbone(torch.randn(1, 3, 97, 131))[0]
+            assert output.shape[2:] == (25, 33)
 
 
 @pytest.mark.slow
@@ -331,7 +331,8 @@ def test_imagenet_pretraining_hands_off_to_cls_at_another_size(
         missing = sorted(set(state) - set(weights))
         assert 'stages.2.blocks.1.attn.pwa_qk.weight' in missing
         assert 'missing keys' in log and all(key in log for key in missing)
-        with pytest.raises(RuntimeError, match='stages.2.blocks.1.attn.pwa_qk'):
+        with pytest.raises(RuntimeError,
+                           match='stages.2.blocks.1.attn.pwa_qk'):
             backbone.load_state_dict(weights, strict=True)
 
 

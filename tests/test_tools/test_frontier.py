@@ -170,7 +170,8 @@ def test_default_models_are_sepvit_and_the_issue_families_at_224():
         ]
         assert all(m.top1 <= model.top1 for m in same), (model, same)
     for expected in ('swin-tiny', 'convnext-tiny', 'deit-small',
-                     'twins-svt-small', 'poolformer-s12', 'efficientformer-l1'):
+                     'twins-svt-small', 'poolformer-s12',
+                     'efficientformer-l1'):
         assert any(n.startswith(expected) for n in names), expected
     assert not any(n.startswith('convnext-large') for n in names)
 

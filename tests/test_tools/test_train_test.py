@@ -23,7 +23,8 @@ pytestmark = pytest.mark.slow
 TASKS = {
     'seg': ('configs/seg/fpn_sepvit_demo_shapes.py', [
         'train_cfg.max_iters=4', 'train_cfg.val_interval=4',
-        'default_hooks.checkpoint.interval=2', 'default_hooks.logger.interval=1',
+        'default_hooks.checkpoint.interval=2',
+        'default_hooks.logger.interval=1',
         'train_dataloader.batch_size=2'
     ], ['mIoU', 'aAcc', 'mAcc'], 'ade/images/validation/val2017_00000.jpg'),
     'cls': ('configs/cls/sepvit_demo_shapes.py', [
@@ -122,8 +123,8 @@ def test_train_then_test(task, shapes_workspace, monkeypatch):
 
 
 def test_missing_dataset_is_one_clear_message(tmp_path):
-    code, out = _run([TRAIN, str(REPO / 'configs/seg/upernet_sepvit_s_ade20k.py')],
-                     tmp_path)
+    config = REPO / 'configs/seg/upernet_sepvit_s_ade20k.py'
+    code, out = _run([TRAIN, str(config)], tmp_path)
     assert code == 1
     assert 'Dataset not found' in out
     assert 'data/ade/ADEChallengeData2016' in out
