@@ -2,6 +2,7 @@
 """Run a trained model on one image and save the visualised prediction.
 
     python demo/image_demo.py IMAGE CONFIG CHECKPOINT [--out result.png]
+        [--amp [--amp-dtype D]] [--device cpu]
 
 CONFIG is a config file or a model name of mmsepvit's model index
 (``sepvit-t_in1k``, ``upernet_sepvit-s_ade20k``, ...;
@@ -13,8 +14,11 @@ each host toolbox's inferencer, so any mmsepvit config works.
 """
 import argparse
 
+import torch
+
 from mmsepvit.apis import build_inferencer, check_image, save_prediction
-from mmsepvit.cli import add_config_arg, load_config, run
+from mmsepvit.cli import (add_amp_args, add_config_arg, amp_dtype,
+                          load_config, run)
 from mmsepvit.utils import require_file
 
 
@@ -27,16 +31,19 @@ def parse_args():
     parser.add_argument(
         '--score-thr', type=float, default=0.3, help='detection threshold')
     parser.add_argument('--device', default='cpu')
+    add_amp_args(parser)
     return parser.parse_args()
 
 
 def main():
     args = parse_args()
+    dtype = amp_dtype(args, on_gpu=torch.device(args.device).type == 'cuda')
     check_image(args.image)
     require_file(args.checkpoint, 'checkpoint')
     inferencer = build_inferencer(
         load_config(args.config), args.checkpoint, args.device)
-    save_prediction(inferencer, args.image, args.out, args.score_thr)
+    save_prediction(inferencer, args.image, args.out, args.score_thr,
+                    getattr(torch, dtype) if dtype else None)
 
 
 if __name__ == '__main__':

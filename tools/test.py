@@ -29,7 +29,8 @@ from mmsepvit.cli.preflight import check_datasets, check_model_channels
 from mmsepvit.deployment import OnnxRuntimeModel
 from mmsepvit.deployment.onnx_export import TWO_STAGE_DETECTOR, deploy_graph
 from mmsepvit.hosts import host_of, resolve
-from mmsepvit.utils import load_checkpoint_into, require_file
+from mmsepvit.utils import (float32_predictions, load_checkpoint_into,
+                            require_file)
 
 
 def parse_args():
@@ -168,6 +169,9 @@ def main():
         # What the host toolbox's own test.py dumps (mmdet: DumpDetResults).
         dump = resolve(host_of(cfg.default_scope).results_dump)
         runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
+    if cfg.test_cfg.get('fp16'):
+        # The evaluators take autocast's low-precision outputs to numpy.
+        runner.model.test_step = float32_predictions(runner.model.test_step)
     if cfg.get('compile'):
         # mmengine's Runner compiles train_step only.
         runner.model.test_step = torch.compile(runner.model.test_step,

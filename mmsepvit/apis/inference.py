@@ -14,12 +14,15 @@ from typing import Optional
 
 import mmcv
 import numpy as np
+import torch
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmsepvit.hosts import HOSTS, HostToolbox, host_of, resolve
-from mmsepvit.utils import UnusableInputError, require_file
+from mmsepvit.utils import (UnusableInputError,
+                            float32_mmcv_ops_under_cpu_autocast,
+                            float32_predictions, require_file)
 
 
 def build_model(cfg: Config) -> nn.Module:
@@ -123,7 +126,8 @@ def host_toolbox(inferencer) -> HostToolbox:
 
 def draw_prediction(inferencer,
                     image: str,
-                    score_thr: float = 0.3) -> np.ndarray:
+                    score_thr: float = 0.3,
+                    amp_dtype: Optional[torch.dtype] = None) -> np.ndarray:
     """The prediction for ``image`` drawn over it, as an RGB array:
     segmentation masks blended in, boxes and masks, or the class label and
     score.
@@ -133,17 +137,37 @@ def draw_prediction(inferencer,
         image (str): Path of the image.
         score_thr (float): Detections below this score are not drawn.
             Defaults to 0.3.
+        amp_dtype (torch.dtype, optional): Predict under autocast to this
+            dtype (CPU: bfloat16; GPU: float16 or bfloat16). Defaults to
+            None: float32.
     """
     draw = resolve(host_toolbox(inferencer).draw)
-    return draw(inferencer, image, score_thr)
+    if amp_dtype is None:
+        return draw(inferencer, image, score_thr)
+    model = inferencer.model
+    test_step = model.test_step
+    device = next(model.parameters()).device
+    if device.type == 'cpu':
+        float32_mmcv_ops_under_cpu_autocast()
+
+    def autocast_test_step(data):
+        with torch.autocast(device.type, dtype=amp_dtype):
+            return test_step(data)
+
+    model.test_step = float32_predictions(autocast_test_step)
+    try:
+        return draw(inferencer, image, score_thr)
+    finally:
+        del model.test_step  # the class's method again
 
 
 def save_prediction(inferencer,
                     image: str,
                     out_file: str,
-                    score_thr: float = 0.3) -> None:
+                    score_thr: float = 0.3,
+                    amp_dtype: Optional[torch.dtype] = None) -> None:
     """Write :func:`draw_prediction` for ``image`` to ``out_file``."""
-    drawing = draw_prediction(inferencer, image, score_thr)
+    drawing = draw_prediction(inferencer, image, score_thr, amp_dtype)
     mmcv.imwrite(mmcv.rgb2bgr(drawing), out_file)
     print(f'Saved the {host_toolbox(inferencer).scope} prediction to '
           f'{osp.abspath(out_file)}')

@@ -6,8 +6,9 @@
   stderr and exit code 1, never a traceback; argparse has already refused
   malformed options with exit code 2.
 - Options: the argparse types :func:`at_least` and :func:`available_device`,
-  and the option groups :func:`add_common_args`, :func:`add_precision_args`
-  and :func:`add_timing_args`.
+  the option groups :func:`add_common_args`, :func:`add_amp_args`,
+  :func:`add_precision_args` and :func:`add_timing_args`, and
+  :func:`amp_dtype`, the dtype ``--amp`` asks for.
 - Configs: :func:`load_config` takes a config file or a model name of the
   model index and applies ``--cfg-options`` whose keys it has checked;
   :func:`apply_precision_args` and :func:`prepare_distributed` put the
@@ -29,7 +30,7 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 from mmsepvit.apis import get_config_path
-from mmsepvit.utils import UserError
+from mmsepvit.utils import UserError, float32_mmcv_ops_under_cpu_autocast
 
 
 class OptionError(UserError, ValueError):
@@ -121,8 +122,8 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
 AMP_DTYPES = ('float16', 'bfloat16')
 
 
-def add_precision_args(parser: argparse.ArgumentParser) -> None:
-    """``--amp``, ``--amp-dtype``, ``--compile``."""
+def add_amp_args(parser: argparse.ArgumentParser) -> None:
+    """``--amp``, ``--amp-dtype``."""
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -133,6 +134,11 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
         choices=AMP_DTYPES,
         help='with --amp: the autocast dtype (default: float16 on GPU, '
         'bfloat16 on CPU, the only one CPU autocast runs)')
+
+
+def add_precision_args(parser: argparse.ArgumentParser) -> None:
+    """``--amp``, ``--amp-dtype``, ``--compile``."""
+    add_amp_args(parser)
     parser.add_argument(
         '--compile',
         action='store_true',
@@ -221,6 +227,20 @@ def check_option_keys(cfg: Config, options: dict) -> None:
             f'Runner does not read one, so it would be ignored.{hint}')
 
 
+def amp_dtype(args: argparse.Namespace, on_gpu: bool) -> Optional[str]:
+    """The autocast dtype ``--amp`` / ``--amp-dtype`` ask for on a GPU or
+    CPU; None without ``--amp``."""
+    if args.amp_dtype and not args.amp:
+        raise OptionError('--amp-dtype takes effect with --amp only.')
+    if not args.amp:
+        return None
+    dtype = args.amp_dtype or ('float16' if on_gpu else 'bfloat16')
+    if dtype == 'float16' and not on_gpu:
+        raise OptionError('--amp-dtype float16 needs a GPU; CPU autocast '
+                          'runs bfloat16 (the default there).')
+    return dtype
+
+
 def apply_precision_args(cfg: Config, args: argparse.Namespace,
                          training: bool) -> None:
     """Put ``--amp`` / ``--amp-dtype`` / ``--compile`` into the config.
@@ -231,14 +251,10 @@ def apply_precision_args(cfg: Config, args: argparse.Namespace,
     autocasts to the chosen dtype.
     """
     on_gpu = torch.cuda.is_available()
-    if args.amp_dtype and not args.amp:
-        raise OptionError('--amp-dtype takes effect with --amp only.')
-    if args.amp:
-        dtype = args.amp_dtype or ('float16' if on_gpu else 'bfloat16')
-        if dtype == 'float16' and not on_gpu:
-            raise OptionError(
-                '--amp-dtype float16 needs a GPU; CPU autocast runs '
-                'bfloat16 (the default there).')
+    dtype = amp_dtype(args, on_gpu)
+    if dtype is not None:
+        if not on_gpu:
+            float32_mmcv_ops_under_cpu_autocast()
         if training:
             wrapper = cfg.optim_wrapper
             if wrapper.get('type', 'OptimWrapper') not in ('OptimWrapper',

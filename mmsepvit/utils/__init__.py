@@ -1,6 +1,8 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .compat import apply_compat_shims
 from .complexity import flop_analyzer, sdpa_flop_jit
+from .cpu_autocast import (float32_mmcv_ops_under_cpu_autocast,
+                           float32_predictions)
 from .errors import (ConfigMismatchError, MissingInputError,
                      UnusableInputError, UserError, require_file)
 from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
@@ -10,7 +12,8 @@ from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
                               verify_checkpoint_file)
 
 __all__ = [
-    'apply_compat_shims', 'flop_analyzer', 'sdpa_flop_jit', 'UserError',
+    'apply_compat_shims', 'float32_mmcv_ops_under_cpu_autocast',
+    'float32_predictions', 'flop_analyzer', 'sdpa_flop_jit', 'UserError',
     'ConfigMismatchError', 'MissingInputError', 'UnusableInputError',
     'require_file',
     'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',

@@ -1,9 +1,12 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""--amp / --amp-dtype / --compile of tools/train.py and tools/test.py:
-bfloat16 mixed-precision training of the seg demo on CPU, float16 (loss
-scaling) and bfloat16 training of the classification demo on a GPU."""
+"""--amp / --amp-dtype / --compile of tools/train.py, tools/test.py and
+demo/image_demo.py: bfloat16 mixed-precision training of the seg demo on
+CPU, float16 (loss scaling) and bfloat16 training of the classification
+demo on a GPU, detectors trained and evaluated in bfloat16 on CPU, and the
+image demo's bfloat16 predictions of all three host toolboxes."""
 from argparse import Namespace
 
+import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
@@ -11,10 +14,13 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 
-from mmsepvit.apis import build_model
+from mmsepvit.apis import build_inferencer, build_model, draw_prediction
 from mmsepvit.engine import AutocastOptimWrapper
 from mmsepvit.cli import OptionError, apply_precision_args
-from cli_helpers import CLS_DEMO, SEG_DEMO
+from authors_checkpoints import build_model as fresh_model
+from cli_helpers import (CLS_DEMO, DET_DEMO, IMAGE_DEMO, NO_WORKERS,
+                         SEG_DEMO, TEST, TRAIN, run_tools)
+from precision_helpers import AUTOCAST_TOLERANCE, relative_error
 
 CPU_ONLY = pytest.mark.skipif(
     torch.cuda.is_available(), reason='the CPU choices of --amp')
@@ -117,3 +123,64 @@ def test_amp_and_compile_options_enter_the_config():
             dtype='float16',
             optimizer=torch.optim.SGD([torch.nn.Parameter(torch.ones(1))],
                                       lr=0.1))
+
+
+@CPU_ONLY
+@pytest.mark.slow
+def test_amp_trains_evaluates_and_draws_detectors_on_cpu(
+        shapes_workspace, seg_checkpoint, tmp_path):
+    """mmcv's CPU NMS and RoIAlign take float32 only and the evaluators and
+    inferencers hand predictions to numpy: each stopped a detector under
+    bfloat16 autocast."""
+    checkpoint = tmp_path / 'det.pth'
+    torch.save(dict(state_dict=fresh_model(DET_DEMO).state_dict()),
+               checkpoint)
+    image = next((shapes_workspace / 'data' / 'shapes' / 'coco' /
+                  'val2017').glob('*.jpg'))
+    drawing = tmp_path / 'drawn.png'
+    (train_code, train_out), (test_code, test_out), (demo_code, demo_out) = (
+        run_tools([
+            [TRAIN, DET_DEMO, '--amp', '--work-dir', tmp_path / 'train',
+             '--cfg-options', 'train_cfg.max_epochs=1', *NO_WORKERS],
+            [TEST, DET_DEMO, checkpoint, '--amp', '--work-dir',
+             tmp_path / 'test', '--cfg-options', *NO_WORKERS],
+            [IMAGE_DEMO, image, SEG_DEMO, seg_checkpoint, '--amp', '--out',
+             drawing],
+        ], shapes_workspace))
+    assert train_code == 0, train_out[-3000:]
+    assert 'Epoch(train) [1]' in train_out and 'coco/bbox_mAP' in train_out
+    assert test_code == 0, test_out[-3000:]
+    assert 'Test metrics: coco/bbox_mAP' in test_out
+    assert demo_code == 0, demo_out[-3000:]
+    assert drawing.is_file()
+
+
+@CPU_ONLY
+@pytest.mark.parametrize('config,images', [
+    (CLS_DEMO, 'imagenet/val'),
+    (DET_DEMO, 'coco/val2017'),
+    (SEG_DEMO, 'ade/images/validation'),
+], ids=['cls', 'det', 'seg'])
+def test_image_demo_predicts_in_bf16_close_to_fp32(config, images,
+                                                   shapes_workspace,
+                                                   tmp_path):
+    """What ``image_demo.py --amp`` draws: the backbone's products run in
+    bfloat16, its maps stay within the autocast tolerance of float32, and
+    the drawing comes back as the float32 one does."""
+    checkpoint = tmp_path / 'weights.pth'
+    torch.save(dict(state_dict=fresh_model(config).state_dict()), checkpoint)
+    image = str(next((shapes_workspace / 'data' / 'shapes' / images).rglob(
+        '*_00000.*')))
+    inferencer = build_inferencer(
+        Config.fromfile(config), str(checkpoint), 'cpu')
+    backbone = inferencer.model.backbone
+    maps, dtypes = [], []
+    backbone.register_forward_hook(lambda module, inputs, output: maps.append(
+        output))
+    backbone.stages[0].blocks[0].attn.qkv.register_forward_hook(
+        lambda module, inputs, output: dtypes.append(output.dtype))
+    reference = draw_prediction(inferencer, image)
+    drawing = draw_prediction(inferencer, image, amp_dtype=torch.bfloat16)
+    assert dtypes == [torch.float32, torch.bfloat16]
+    assert relative_error(maps[1], maps[0]) < AUTOCAST_TOLERANCE
+    assert drawing.shape == reference.shape and drawing.dtype == np.uint8

@@ -8,12 +8,8 @@ from torch._dynamo.testing import CompileCounterWithBackend
 
 from mmsepvit.models import SepViT
 from mmsepvit.models.utils import SeparableSelfAttention
+from precision_helpers import AUTOCAST_TOLERANCE, relative_error
 
-# Relative L2 distance of autocast outputs from fp32 ones. bfloat16 keeps 8
-# bits of mantissa (relative step 2**-8 = 0.4 %; float16: 11 bits); bf16 on
-# CPU measured over the four variants and both modes: 0.5 % (stage 1) to
-# 1.5 % (stage 4, B).
-AUTOCAST_TOLERANCE = 3e-2
 # The devices and autocast dtypes users meet: CPU autocast runs bfloat16.
 AUTOCAST = [
     ('cpu', torch.bfloat16),
@@ -31,11 +27,6 @@ IMAGENET = dict(img_size=64)
 # Small, but with a grouped block (stage 2, block 1) and all four stages.
 SMALL_ARCH = dict(
     embed_dims=[16, 32, 64, 128], depths=[1, 2, 1, 1], num_heads=[1, 2, 4, 8])
-
-
-def _relative_error(outputs, references):
-    return max(((out.float() - ref).norm() / ref.norm()).item()
-               for out, ref in zip(outputs, references))
 
 
 @pytest.mark.parametrize('device,dtype', AUTOCAST)
@@ -58,7 +49,7 @@ def test_autocast_forward_is_close_to_fp32(arch, mode, device, dtype):
     # the device: CUDA autocast runs LayerNorm, the last op, in fp32).
     assert dtypes == [torch.float32, dtype]
     assert all(torch.isfinite(out).all() for out in outputs)
-    assert _relative_error(outputs, references) < AUTOCAST_TOLERANCE
+    assert relative_error(outputs, references) < AUTOCAST_TOLERANCE
 
 
 @pytest.mark.parametrize('device', DEVICES)
@@ -79,7 +70,7 @@ def test_fp16_attention_survives_scores_beyond_fp16_range(device):
         output = attention.half()(x.half(), (14, 14))
     # ... the attention does not.
     assert torch.isfinite(output).all()
-    assert _relative_error([output], [reference]) < 5e-2
+    assert relative_error([output], [reference]) < 5e-2
 
 
 def _compile_and_compare(model, inputs):
