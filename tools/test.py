@@ -169,7 +169,7 @@ def main():
         # What the host toolbox's own test.py dumps (mmdet: DumpDetResults).
         dump = resolve(host_of(cfg.default_scope).results_dump)
         runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
-    if cfg.test_cfg.get('fp16'):
+    if (cfg.get('test_cfg') or {}).get('fp16'):
         # The evaluators take autocast's low-precision outputs to numpy.
         runner.model.test_step = float32_predictions(runner.model.test_step)
     if cfg.get('compile'):
