@@ -1,8 +1,7 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .compat import apply_compat_shims
+from .compat import (apply_compat_shims, float32_mmcv_ops_under_cpu_autocast,
+                     float32_predictions)
 from .complexity import flop_analyzer, sdpa_flop_jit
-from .cpu_autocast import (float32_mmcv_ops_under_cpu_autocast,
-                           float32_predictions)
 from .errors import (ConfigMismatchError, MissingInputError,
                      UnusableInputError, UserError, require_file)
 from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
