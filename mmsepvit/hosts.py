@@ -30,9 +30,11 @@ class HostToolbox:
         scope (str): Its registry scope, the configs' ``default_scope``.
         package (str): Its distribution name on PyPI.
         config_folder (str): Our configs for it, under ``configs/``.
-        pretraining_folder (str, optional): Our self-supervised pretraining
-            configs for it, under ``configs/``; None: it has none.
+        pretraining_folders (tuple[str]): Our pretraining configs for it
+            (self-supervised, distillation), under ``configs/``.
         task (str): The model-index task of those configs.
+        more_tasks (tuple[str]): Other model-index tasks their results
+            report (mask AP: instance segmentation).
         dataset (str): The model-index dataset of the full-size configs.
         flops_shape (tuple[int, int], optional): Default input (H, W) for
             FLOPs; None: the backbone's ``img_size`` (a square).
@@ -81,13 +83,13 @@ class HostToolbox:
     tta_meta_keys: Tuple[str, ...] = ()
     inferencer_kwargs: dict = field(default_factory=dict)
     num_classes_keys: Tuple[str, ...] = ()
-    pretraining_folder: Optional[str] = None
+    pretraining_folders: Tuple[str, ...] = ()
+    more_tasks: Tuple[str, ...] = ()
 
     @property
     def config_folders(self) -> Tuple[str, ...]:
         """Its folders under ``configs/``, the task's first."""
-        return (self.config_folder, ) + ((self.pretraining_folder, )
-                                         if self.pretraining_folder else ())
+        return (self.config_folder, ) + self.pretraining_folders
 
     def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
         inferencer_class = resolve(self.inferencer)
@@ -132,7 +134,7 @@ HOSTS = {
             show_dir_key='default_hooks.visualization.out_dir',
             default_tta_model=dict(type='AverageClsScoreTTA'),
             num_classes_keys=('head.num_classes', ),
-            pretraining_folder='selfsup'),
+            pretraining_folders=('selfsup', 'distill')),
         HostToolbox(
             scope='mmseg',
             package='mmsegmentation',
@@ -157,6 +159,7 @@ HOSTS = {
             package='mmdet',
             config_folder='det',
             task='Object Detection',
+            more_tasks=('Instance Segmentation', ),
             dataset='COCO',
             flops_shape=(800, 1344),
             flops_whole_model=False,

@@ -1,7 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .backbones import SepViT, SimMIMSepViT, StageNormLayoutError
+from .distillers import FeatureDistiller
 from .necks import SimMIMConvDecoder
 
 __all__ = [
-    'SepViT', 'SimMIMConvDecoder', 'SimMIMSepViT', 'StageNormLayoutError'
+    'FeatureDistiller', 'SepViT', 'SimMIMConvDecoder', 'SimMIMSepViT',
+    'StageNormLayoutError'
 ]

@@ -268,7 +268,10 @@ def check_state_dict_fits(model: nn.Module,
 def load_checkpoint_into(model: nn.Module,
                          filename: str,
                          hint: str = '',
-                         strict: bool = True) -> dict:
+                         strict: bool = True,
+                         allow_unused: bool = False,
+                         prefix: str = '',
+                         what: str = 'checkpoint') -> dict:
     """Load a local checkpoint file safely into ``model``.
 
     Args:
@@ -278,6 +281,14 @@ def load_checkpoint_into(model: nn.Module,
         strict (bool): Refuse a checkpoint that does not fit exactly. If
             False, the fitting weights are loaded and the others listed in
             a warning. Defaults to True.
+        allow_unused (bool): With ``strict``, weights the model does not
+            have (a classifier head of a network loaded as a backbone) are
+            skipped; every weight of the model must still be there with its
+            shape. Defaults to False.
+        prefix (str): Load only the weights under this prefix, without it
+            (``'backbone.'``: a classifier's backbone). Defaults to ``''``.
+        what (str): What the file is, in messages. Defaults to
+            ``'checkpoint'``.
 
     Returns:
         dict: The loaded checkpoint.
@@ -286,12 +297,23 @@ def load_checkpoint_into(model: nn.Module,
         CheckpointFileError: The file is missing, damaged or unsafe.
         CheckpointMismatchError: ``strict`` and the weights do not fit.
     """
-    require_file(filename, 'checkpoint')
+    require_file(filename, what)
     checkpoint = load_checkpoint_file(filename, map_location='cpu')
     state_dict = checkpoint_state_dict(checkpoint)
+    if prefix:
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
     if strict:
-        check_state_dict_fits(model, state_dict, f'Checkpoint {filename}',
-                              hint)
+        if allow_unused:
+            expected = model.state_dict()
+            state_dict = {
+                k: v
+                for k, v in state_dict.items() if k in expected
+            }
+        check_state_dict_fits(model, state_dict,
+                              f'{what.capitalize()} {filename}', hint)
     else:
         missing, unexpected, reshaped = state_dict_mismatches(
             model, state_dict)

@@ -50,12 +50,14 @@ def test_index_imports_one_metafile_per_host_toolbox():
     for host in HOSTS.values():
         for folder in host.config_folders:
             metafile = load(str(REPO / 'configs' / folder / 'metafile.yml'))
-            collection, = metafile['Collections']
-            assert (REPO / collection['README']).is_file()
+            collections = {c['Name']: c for c in metafile['Collections']}
+            for collection in collections.values():
+                assert (REPO / collection['README']).is_file()
             for model in metafile['Models']:
+                assert model['In Collection'] in collections
                 assert 'Weights' not in model  # none trained yet
                 for result in model.get('Results', []):
-                    assert result['Task'] == host.task
+                    assert result['Task'] in (host.task, *host.more_tasks)
 
 
 @pytest.mark.slow

@@ -568,6 +568,12 @@ class SepViT(BaseModule):
         if not hasattr(self, 'mask_token'):
             state_dict.pop(prefix + 'mask_token', None)
         self._check_stage_norm_layout(state_dict, prefix)
+        # So are the output norms of stages this model does not return (a
+        # distillation checkpoint's, which learned from every stage).
+        if self.stage_norms == 'outputs':
+            for stage in set(range(self.num_stages)) - set(self.out_indices):
+                for name in ('weight', 'bias'):
+                    state_dict.pop(f'{prefix}norm{stage}.{name}', None)
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def _check_stage_norm_layout(self, state_dict, prefix):

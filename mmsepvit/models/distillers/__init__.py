@@ -1,0 +1,4 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+from .feature_distiller import FeatureDistiller
+
+__all__ = ['FeatureDistiller']
