@@ -24,7 +24,9 @@ four output stages) and autocast dtype:
   the img/s the step would reach if all its products ran at the square
   product's rate and nothing else took time (``vs``: that bound against
   Swin-T's measured step); the activation memory (bytes autograd keeps for
-  the backward pass; also the peak allocated on CUDA).
+  the backward pass; also the peak allocated on CUDA); which computation
+  SepViT's attention ran (``fused`` or ``products``, see
+  ``mmsepvit.models.utils.separable_attention.attention``).
 
 Every row also gives its ratio to Swin-T in the same settings. Compiled
 rows use ``torch.compile`` (Inductor); its compile time is printed. On a
@@ -43,6 +45,7 @@ from mmsepvit.analysis.benchmark import (BASELINE, ActivationMeter,
                                          square_product, time_matmuls,
                                          timed_rounds)
 from mmsepvit.cli import add_timing_args, at_least, run
+from mmsepvit.models.utils.separable_attention import attention_path
 
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
@@ -143,6 +146,13 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args):
     print_ceiling(square_rate)
 
 
+def training_attention_path(device, dtype):
+    """The computation SepViT's attention runs in a training step."""
+    probe = torch.zeros(1, 1, 1, 1, device=device, requires_grad=True)
+    with autocast(device, dtype):
+        return attention_path(probe, probe, probe)
+
+
 def training_rows(models, size, batch_size, dtype_name, args):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     batch = torch.rand(batch_size, 3, size, size, device=device)
@@ -176,6 +186,7 @@ def training_rows(models, size, batch_size, dtype_name, args):
               f'{limit_vs:>8}{memory[name]:>14.0f}'
               f'{vs_baseline(memory, name):>8}{cuda_peak}')
     print_ceiling(square_rate)
+    print(f'  (SepViT attention: {training_attention_path(device, dtype)})')
     for model in models.values():
         model.eval()
 

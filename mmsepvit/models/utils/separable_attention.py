@@ -60,6 +60,53 @@ def resample_window_tokens(tokens: torch.Tensor,
     return resampled.reshape(channels, -1).t().to(tokens.dtype)
 
 
+def attention(q: torch.Tensor,
+              k: torch.Tensor,
+              v: torch.Tensor,
+              dropout_p: float = 0.) -> torch.Tensor:
+    """``softmax(q k^T / sqrt(d)) v`` over the last two dimensions, ``d`` the
+    size of ``q``'s last one, by the computation that is faster where it
+    runs.
+
+    PyTorch's fused kernel (``scaled_dot_product_attention``) everywhere
+    except one setting: on CPU in bfloat16 or float16 with gradients, its
+    backward costs several times the float32 one (one SepViT-T training
+    step at 224², batch 8, bf16 autocast on a CPU with AMX: 335 of 823 ms
+    against 60 ms in float32), so there the attention is two batched
+    products around a float32 softmax, as in Swin and Twins.
+    ``benchmark_limits.py`` prints which one its training rows ran.
+
+    Args:
+        q (Tensor): Queries ``(..., Lq, d)``.
+        k (Tensor): Keys ``(..., Lk, d)``.
+        v (Tensor): Values ``(..., Lk, dv)``.
+        dropout_p (float): Dropout on the attention map. Defaults to 0.
+
+    Returns:
+        Tensor: ``(..., Lq, dv)``.
+    """
+    if attention_path(q, k, v) == 'fused':
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
+    weights = (q * q.size(-1)**-0.5) @ k.transpose(-2, -1)
+    weights = weights.softmax(-1, dtype=torch.float32).to(v.dtype)
+    if dropout_p:
+        weights = F.dropout(weights, dropout_p)
+    return weights @ v
+
+
+def attention_path(q: torch.Tensor, k: torch.Tensor,
+                   v: torch.Tensor) -> str:
+    """Which computation :func:`attention` runs for these inputs:
+    ``'fused'`` or ``'products'``."""
+    dtype = (torch.get_autocast_dtype('cpu')
+             if torch.is_autocast_enabled('cpu') else q.dtype)
+    if (q.device.type == 'cpu' and dtype in (torch.bfloat16, torch.float16)
+            and torch.is_grad_enabled()
+            and (q.requires_grad or k.requires_grad or v.requires_grad)):
+        return 'products'
+    return 'fused'
+
+
 class SeparableSelfAttention(BaseModule):
     """Separable self-attention of SepViT (Li et al., arXiv 2203.15380).
 
@@ -82,8 +129,7 @@ class SeparableSelfAttention(BaseModule):
     A window of 14 laid over a map otherwise split into 7-windows is the
     paper's grouped self-attention: it is the same computation.
 
-    Both attentions run as fused ``scaled_dot_product_attention`` calls over
-    all windows at once.
+    Both attentions run over all windows at once, each by :func:`attention`.
 
     Args:
         embed_dims (int): Number of input and output channels ``C``.
@@ -265,9 +311,9 @@ class SeparableSelfAttention(BaseModule):
         """
         N, L, C = tokens.shape
         q, k, v = (
-            part.view(N, L, self.num_heads, -1).transpose(1, 2)
-            for part in self.qkv(tokens).chunk(3, dim=-1))
-        out = F.scaled_dot_product_attention(
+            part.view(N, L, self.num_heads, C // self.num_heads).transpose(
+                1, 2) for part in self.qkv(tokens).chunk(3, dim=-1))
+        out = attention(
             q, k, v, dropout_p=self.attn_drop if self.training else 0.)
         return out.transpose(1, 2).reshape(N, L, C) + tokens
 
@@ -287,7 +333,7 @@ class SeparableSelfAttention(BaseModule):
                        head_dims).permute(2, 0, 3, 1, 4).unbind(0)
         v = windows.reshape(B, num_windows, M, self.num_heads,
                             head_dims).permute(0, 3, 1, 2, 4)
-        out = F.scaled_dot_product_attention(
+        out = attention(
             q,
             k,
             v.reshape(B, self.num_heads, num_windows, M * head_dims),

@@ -1,0 +1,136 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""The attention's two computations: which one runs in each setting, equal
+outputs and gradients, and empty batches through every path."""
+import pytest
+import torch
+
+from mmsepvit.models import SepViT
+from mmsepvit.models.utils import separable_attention
+from mmsepvit.models.utils.separable_attention import (attention,
+                                                       attention_path)
+from precision_helpers import AUTOCAST_TOLERANCE, relative_error
+
+DENSE = dict(
+    window_token='zeros',
+    single_window_pwa=True,
+    stage_norms='main_path',
+    out_indices=(0, 1, 2, 3))
+IMAGENET = dict(img_size=64, out_indices=(0, 1, 2, 3))
+# Small, but with a grouped block (stage 2, block 1) and all four stages.
+SMALL_ARCH = dict(
+    embed_dims=[16, 32, 64, 128], depths=[1, 2, 1, 1], num_heads=[1, 2, 4, 8])
+
+
+def probe(requires_grad=True):
+    return torch.zeros(1, 1, 2, 4, requires_grad=requires_grad)
+
+
+def test_the_products_run_for_cpu_training_in_low_precision_only():
+    q = probe()
+    assert attention_path(q, q, q) == 'fused'  # float32 training
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        assert attention_path(q, q, q) == 'products'
+        with torch.no_grad():
+            assert attention_path(q, q, q) == 'fused'  # inference
+        frozen = probe(requires_grad=False)
+        assert attention_path(frozen, frozen, frozen) == 'fused'
+    low = probe().bfloat16()
+    assert attention_path(low, low, low) == 'products'  # a bf16 model
+    half = probe().half()
+    assert attention_path(half, half, half) == 'products'
+
+
+@pytest.mark.cuda
+def test_cuda_keeps_the_fused_kernel():
+    q = probe().cuda()
+    with torch.autocast('cuda', dtype=torch.bfloat16):
+        assert attention_path(q, q, q) == 'fused'
+    low = q.detach().bfloat16().requires_grad_()
+    assert attention_path(low, low, low) == 'fused'
+
+
+@pytest.mark.parametrize('values', [8, 24], ids=['dwa', 'pwa'])
+def test_the_products_equal_the_fused_kernel(values, monkeypatch):
+    """In float32, where both can run: outputs and gradients; PWA's values
+    are wider than its queries (a window's tokens per head)."""
+    torch.manual_seed(0)
+    inputs = [
+        torch.randn(2, 3, 5, 8, requires_grad=True),
+        torch.randn(2, 3, 5, 8, requires_grad=True),
+        torch.randn(2, 3, 5, values, requires_grad=True)
+    ]
+    fused = torch.nn.functional.scaled_dot_product_attention(*inputs)
+    fused_grads = torch.autograd.grad(fused.square().sum(), inputs)
+    monkeypatch.setattr(separable_attention, 'attention_path',
+                        lambda *args: 'products')
+    products = attention(*inputs)
+    grads = torch.autograd.grad(products.square().sum(), inputs)
+    torch.testing.assert_close(products, fused, rtol=1e-5, atol=1e-5)
+    for grad, fused_grad in zip(grads, fused_grads):
+        torch.testing.assert_close(grad, fused_grad, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('mode', ['imagenet', 'dense'])
+def test_bf16_training_on_the_products_is_close_to_fp32(mode, monkeypatch):
+    """A bf16 training step (the products) against float32 (the fused
+    kernel): outputs and the weights' gradient within bf16's tolerance;
+    the same step with the fused kernel forced agrees as closely."""
+    torch.manual_seed(0)
+    # No drop path: the steps compared must draw nothing at random.
+    model = SepViT(
+        arch=SMALL_ARCH,
+        drop_path_rate=0.,
+        **(IMAGENET if mode == 'imagenet' else DENSE))
+    model.init_weights()
+    x = torch.randn(2, 3, 64, 64)
+
+    def step(dtype):
+        model.zero_grad()
+        low = dtype != torch.float32
+        with torch.autocast('cpu', dtype=dtype, enabled=low):
+            outputs = model(x)
+        sum(out.float().square().mean() for out in outputs).backward()
+        # The gradient as one vector: some weights' own gradients are ~0.
+        return ([out.detach().float() for out in outputs],
+                [torch.cat([p.grad.flatten() for p in model.parameters()])])
+
+    paths = []
+    monkeypatch.setattr(
+        separable_attention, 'attention_path',
+        lambda *args, original=attention_path: paths.append(
+            original(*args)) or paths[-1])
+    outputs, grads = step(torch.float32)
+    assert set(paths) == {'fused'}
+    paths.clear()
+    low_outputs, low_grads = step(torch.bfloat16)
+    assert set(paths) == {'products'}
+    assert relative_error(low_outputs, outputs) < AUTOCAST_TOLERANCE
+    gradient_error = relative_error(low_grads, grads)
+    assert gradient_error < 2 * AUTOCAST_TOLERANCE
+
+    monkeypatch.setattr(separable_attention, 'attention_path',
+                        lambda *args: 'fused')
+    fused_outputs, fused_grads = step(torch.bfloat16)
+    assert relative_error(fused_outputs, outputs) < AUTOCAST_TOLERANCE
+    assert relative_error(fused_grads, grads) < 2 * AUTOCAST_TOLERANCE
+
+
+@pytest.mark.parametrize('setting', ['eval', 'train', 'train_bf16'])
+@pytest.mark.parametrize('mode', ['imagenet', 'dense'])
+def test_an_empty_batch_gives_empty_maps(mode, setting):
+    """What a detector's empty RoI stage or a filtered batch hands on."""
+    torch.manual_seed(0)
+    model = SepViT(arch=SMALL_ARCH, **(IMAGENET if mode == 'imagenet' else
+                                       DENSE))
+    model.init_weights()
+    model.train(setting != 'eval')
+    x = torch.randn(0, 3, 64, 64, requires_grad=setting != 'eval')
+    with torch.set_grad_enabled(setting != 'eval'), torch.autocast(
+            'cpu', dtype=torch.bfloat16, enabled=setting == 'train_bf16'):
+        outputs = model(x)
+    assert [tuple(out.shape) for out in outputs] == [
+        (0, 16, 16, 16), (0, 32, 8, 8), (0, 64, 4, 4), (0, 128, 2, 2)
+    ]
+    if setting != 'eval':
+        sum(out.float().sum() for out in outputs).backward()
+        assert x.grad.shape == x.shape
