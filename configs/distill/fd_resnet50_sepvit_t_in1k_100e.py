@@ -16,13 +16,9 @@ _base_ = './fd_efficientnet_lite0_sepvit_t_small_data.py'
 
 input_size = 224
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(
-        type='RandomResizedCrop',
-        scale=input_size,
-        crop_ratio_range=(0.67, 1.0)),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PackInputs')
+    dict(step, scale=input_size)
+    if step['type'] == 'RandomResizedCrop' else step
+    for step in _base_.train_pipeline
 ]
 train_dataloader = dict(
     batch_size=256,

@@ -8,7 +8,7 @@ from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
                               DamagedCheckpointError, UnsafeCheckpointError,
                               check_state_dict_fits, checkpoint_state_dict,
                               load_checkpoint_file, load_checkpoint_into,
-                              verify_checkpoint_file)
+                              save_state_dict, verify_checkpoint_file)
 
 __all__ = [
     'apply_compat_shims', 'float32_mmcv_ops_under_cpu_autocast',
@@ -17,5 +17,6 @@ __all__ = [
     'require_file',
     'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',
     'UnsafeCheckpointError', 'check_state_dict_fits', 'checkpoint_state_dict',
-    'load_checkpoint_file', 'load_checkpoint_into', 'verify_checkpoint_file'
+    'load_checkpoint_file', 'load_checkpoint_into', 'save_state_dict',
+    'verify_checkpoint_file'
 ]

@@ -331,3 +331,14 @@ def load_checkpoint_into(model: nn.Module,
                 level=logging.WARNING)
     model.load_state_dict(state_dict, strict=False)
     return checkpoint
+
+
+def save_state_dict(state_dict: Mapping[str, torch.Tensor],
+                    filename: str) -> None:
+    """Write ``{'state_dict': state_dict}`` to ``filename`` (folders made as
+    needed) through a temporary file, so that an interrupted write never
+    leaves a partial checkpoint under that name."""
+    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
+    partial = filename + '.tmp'
+    torch.save({'state_dict': dict(state_dict)}, partial)
+    os.replace(partial, filename)

@@ -72,6 +72,22 @@ def test_the_converter_refuses_other_weights(tmp_path):
     code, out = run_tool([CONVERTER, tmp_path / 'none.pth', tmp_path / 'o'],
                          tmp_path)
     assert code == 1 and 'none.pth does not exist' in out
+    marker = tmp_path / 'marker'
+    torch.save({'conv1.weight': WritesAFile(marker)}, tmp_path / 'bad.pth')
+    code, out = run_tool([CONVERTER, tmp_path / 'bad.pth', tmp_path / 'o'],
+                         tmp_path)
+    assert code == 1 and 'Refusing to load checkpoint' in out
+    assert not marker.exists() and not (tmp_path / 'o').exists()
+
+
+class WritesAFile:
+    """A harmless stand-in for an attack: unpickling it creates a file."""
+
+    def __init__(self, path):
+        self.path = str(path)
+
+    def __reduce__(self):
+        return (open, (self.path, 'w'))
 
 
 def distiller(config, teacher_checkpoint, **model):
@@ -202,14 +218,8 @@ def test_bad_teacher_checkpoints_are_refused_with_their_path(
         distiller(SMALL_DATA, tmp_path / 'none.pth')
 
     marker = tmp_path / 'marker'
-
-    class WritesAFile:
-
-        def __reduce__(self):
-            return (open, (str(marker), 'w'))
-
     checkpoint = torch.load(teacher_checkpoint, weights_only=True)
-    checkpoint['meta'] = WritesAFile()
+    checkpoint['meta'] = WritesAFile(marker)
     torch.save(checkpoint, tmp_path / 'hostile.pth')
     with pytest.raises(UnsafeCheckpointError, match='hostile.pth'):
         distiller(SMALL_DATA, tmp_path / 'hostile.pth')

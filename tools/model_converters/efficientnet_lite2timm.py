@@ -21,8 +21,6 @@ The two implementations name the same layers in the same order: the stem,
 stage starts where a block's output channels change.
 """
 import argparse
-import os
-import os.path as osp
 import re
 from collections import OrderedDict
 from typing import Dict
@@ -31,7 +29,8 @@ import torch
 
 from mmsepvit.cli import run
 from mmsepvit.utils import (UnusableInputError, checkpoint_state_dict,
-                            load_checkpoint_file, require_file)
+                            load_checkpoint_file, require_file,
+                            save_state_dict)
 
 PREFIX = 'timm_model.'
 # Outside the blocks: source name -> timm's.
@@ -116,10 +115,7 @@ def main():
     require_file(args.src, 'checkpoint')
     state_dict = convert_efficientnet_lite(
         checkpoint_state_dict(load_checkpoint_file(args.src, 'cpu')))
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save({'state_dict': state_dict}, tmp)
-    os.replace(tmp, args.dst)
+    save_state_dict(state_dict, args.dst)
     print(f'Wrote {len(state_dict)} tensors to {args.dst}')
 
 

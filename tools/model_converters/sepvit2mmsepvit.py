@@ -24,8 +24,6 @@ and head and never uses them; they are dropped. The tool prints what was
 converted, kept and dropped.
 """
 import argparse
-import os
-import os.path as osp
 import re
 from collections import Counter, OrderedDict
 from typing import Dict, List, Tuple
@@ -34,7 +32,8 @@ import torch
 
 from mmsepvit.cli import run
 from mmsepvit.models import SepViT
-from mmsepvit.utils import load_checkpoint_file, require_file
+from mmsepvit.utils import (load_checkpoint_file, require_file,
+                            save_state_dict)
 
 # (pattern over the authors' backbone key, replacement in mmsepvit's)
 _RULES = [
@@ -165,10 +164,7 @@ def main():
     checkpoint = load_checkpoint_file(
         args.src, map_location='cpu', extra_safe_globals=[argparse.Namespace])
     state_dict, report = convert_sepvit(checkpoint)
-    os.makedirs(osp.dirname(osp.abspath(args.dst)), exist_ok=True)
-    tmp = args.dst + '.tmp'
-    torch.save({'state_dict': state_dict}, tmp)
-    os.replace(tmp, args.dst)
+    save_state_dict(state_dict, args.dst)
     print(summary(report))
     print(f'Wrote {len(state_dict)} tensors to {args.dst}')
 
