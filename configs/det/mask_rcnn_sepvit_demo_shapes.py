@@ -8,8 +8,8 @@ _base_ = [
 ]
 model = dict(
     # From scratch in the authors' layout (stage_norms='main_path'); both
-    # layouts train alike on this easy data (3 seeds each, README, "which
-    # stage-norm layout?"); on harder data see the crowded config.
+    # layouts train alike on this easy data (3 seeds each,
+    # docs/reports/stage_norms.md); on harder data see the crowded config.
     backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     rpn_head=dict(in_channels=64, feat_channels=64),

@@ -1,7 +1,7 @@
 # Mask R-CNN + SepViT-Lite from scratch on crowded generated scenes: 15-40
 # small shapes per 384x384 image, allowed to touch, in random colours (the
-# outline alone tells the class). The README's stage-norm comparison (issue
-# #22) on detection; make the data with
+# outline alone tells the class). The stage-norm comparison on detection
+# (docs/reports/stage_norms.md); make the data with
 #   python tools/misc/make_shapes_data.py --crowded
 # Every iteration logs per-stage scales (StageScaleHook).
 _base_ = './mask_rcnn_sepvit_demo_shapes.py'
@@ -10,7 +10,7 @@ data_root = 'data/shapes_crowded/coco/'
 image_scale = (384, 384)
 model = dict(
     # From scratch, 'outputs' trained better than the authors' 'main_path'
-    # here (all 3 seeds, README, "which stage-norm layout?"); the other arm:
+    # here (all 3 seeds, docs/reports/stage_norms.md); the other arm:
     # --cfg-options model.backbone.stage_norms=main_path
     backbone=dict(stage_norms='outputs'),
     # Most objects are 10-45 px wide: anchors of 16 px at stride 4.

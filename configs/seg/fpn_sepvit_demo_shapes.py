@@ -8,7 +8,7 @@ _base_ = [
 model = dict(
     data_preprocessor=dict(size=(128, 128)),
     # From scratch in the authors' layout (stage_norms='main_path'); both
-    # layouts train alike on this data (README, "which stage-norm layout?").
+    # layouts train alike on this data (docs/reports/stage_norms.md).
     backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=64),
     decode_head=dict(in_channels=[64] * 4, channels=64, num_classes=5))

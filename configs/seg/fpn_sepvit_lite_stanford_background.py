@@ -1,5 +1,6 @@
 # Semantic FPN + SepViT-Lite from scratch on Stanford Background (8
-# classes, 192x192 crops), CPU-sized: the README's small-data comparison.
+# classes, 192x192 crops), CPU-sized: the small-data comparisons of
+# docs/pretraining.md.
 # Set STANFORD_BACKGROUND to the dataset folder.
 _base_ = [
     '../_base_/models/fpn_sepvit.py',
@@ -11,7 +12,7 @@ model = dict(
     data_preprocessor=dict(size=_base_.crop_size),
     # From scratch in the authors' layout (stage_norms='main_path'), which
     # the SimMIM fine-tuning config inheriting this one needs; from scratch
-    # 'outputs' is as good here (README, "which stage-norm layout?").
+    # 'outputs' is as good here (docs/reports/stage_norms.md).
     backbone=dict(arch='lite', drop_path_rate=0.1, init_cfg=None),
     neck=dict(in_channels=[32, 64, 128, 256], out_channels=128),
     decode_head=dict(in_channels=[128] * 4, channels=128, num_classes=8))

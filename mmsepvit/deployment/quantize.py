@@ -15,7 +15,7 @@ def quantize_linear_layers(onnx_file: str) -> None:
     The attention products (two activations) and the convolutions stay
     float: onnxruntime's
     ``ConvInteger`` took 42 % of SepViT-T's int8 time for its 8 convolutions
-    (README, "Deploy"). The file's metadata (graph kind, class names) is
+    (docs/deploy.md). The file's metadata (graph kind, class names) is
     kept, and it runs in onnxruntime only (``MatMulInteger`` and its
     ``com.microsoft`` operators).
 

@@ -66,8 +66,8 @@ def parse_args():
         action='store_true',
         help='int8 weights for the linear layers, activations quantized at '
         'run time (onnxruntime\'s dynamic quantization, onnxruntime only; '
-        'measured faster on a CPU with AVX-512 VNNI, see README); attention '
-        'and convolutions stay fp32')
+        'measured faster on a CPU with AVX-512 VNNI, see docs/deploy.md); '
+        'attention and convolutions stay fp32')
     add_cfg_options_arg(parser)
     return parser.parse_args()
 

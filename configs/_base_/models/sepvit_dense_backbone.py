@@ -6,7 +6,7 @@
 # stage_norms='main_path' is the layout the authors' weights and the small-data
 # SimMIM checkpoints need (loading refuses the other one). Training from
 # scratch, 'outputs' did better on detection and as well on segmentation
-# (README, "which stage-norm layout?"); the from-scratch configs say which
+# (docs/reports/stage_norms.md); the from-scratch configs say which
 # they use and why.
 custom_imports = dict(imports=['mmsepvit'], allow_failed_imports=False)
 sepvit_backbone = dict(
