@@ -90,7 +90,7 @@ except ImportError:
 
 @pytest.mark.slow
 def test_classification_and_the_benchmarks_need_no_mmcv_ops():
-    """README, "GPU machines": an mmcv built without its compiled ops (as
+    """docs/install.md, "GPUs": an mmcv built without its compiled ops (as
     on a GPU machine without a CUDA build) serves classification and the
     frontier and limits benchmarks' models."""
     import subprocess

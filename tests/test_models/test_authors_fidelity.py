@@ -58,7 +58,7 @@ def test_every_dense_config_computes_the_authors_backbone(config):
     backbone, arch = _dense_backbone(config)
     if backbone.stage_norms == 'outputs':
         # A from-scratch config in the layout that trains better without
-        # weights (README, "which stage-norm layout?"): it refuses the
+        # weights (docs/reports/stage_norms.md): it refuses the
         # authors' weights, and is their network once the stage norms are
         # moved back onto the main path.
         assert Config.fromfile(REPO / config).model.backbone.init_cfg is None
