@@ -118,10 +118,14 @@ def test_benchmark_prints_each_backbone_against_its_limit():
     ], REPO)
     assert code == 0, out
     assert describe_machine(torch.device('cpu')) in out
-    training = out.split('training step')[1].splitlines()[2:]
-    rows = {line.split()[0]: line.split()[2:] for line in training[:-1]}
+    *training, ceiling_line, attention_line = out.split(
+        'training step')[1].splitlines()[2:]
+    rows = {line.split()[0]: line.split()[2:] for line in training}
     ceiling = float(
-        re.search(r'same rounds: ([\d.]+) GMAC/s', training[-1])[1])
+        re.search(r'same rounds: ([\d.]+) GMAC/s', ceiling_line)[1])
+    # fp32 training runs the fused attention (bf16: tested in
+    # test_attention_paths).
+    assert attention_line.strip() == '(SepViT attention: fused)'
     assert set(rows) == set(comparison_backbones(False))
     for name, (rate, vs, matmul, gmacs, share, limit, limit_vs, memory,
                memory_vs) in rows.items():
