@@ -201,6 +201,10 @@ def test_the_checkpoint_hands_off_to_seg_det_and_cls(teacher_checkpoint,
     backbone = pretrained_backbone(CLS_T, tmp_path / 'fd_t.pth')
     for key, value in backbone.state_dict().items():
         assert torch.equal(value, model.backbone.state_dict()[key]), key
+    # Strictly: the output norms of stages 0-2 served distillation only.
+    assert {'norm0.weight', 'norm3.weight'} <= set(model.backbone.state_dict())
+    assert 'norm0.weight' not in backbone.state_dict()
+    backbone.load_state_dict(model.backbone.state_dict(), strict=True)
 
 
 def pretrained_backbone(config, checkpoint):
