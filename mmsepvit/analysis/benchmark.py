@@ -2,12 +2,14 @@
 """What the benchmark tools measure: interleaved timing rounds, the matrix
 products a model runs (to time them alone: the machine's ceiling for that
 model) and the activations a training step keeps for its backward pass."""
+import csv
+import os
 import os.path as osp
 import platform
 import statistics
 import time
 from functools import partial
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, List, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -265,3 +267,15 @@ class ActivationMeter:
     @property
     def bytes(self) -> int:
         return sum(self.storages.values())
+
+
+def write_csv(filename: str, rows: Sequence[dict]) -> None:
+    """The rows a benchmark printed, one dict each, as a CSV file whose
+    columns are the keys in their first appearance's order."""
+    columns = list(dict.fromkeys(key for row in rows for key in row))
+    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
+    with open(filename, 'w', newline='') as f:
+        writer = csv.DictWriter(f, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f'\nWrote {len(rows)} rows to {filename}')

@@ -5,7 +5,7 @@ side by side in one run, in PyTorch and in onnxruntime (CPU by default).
     python tools/analysis/benchmark_backbones.py
         [--backend pytorch onnxruntime onnxruntime-fused onnxruntime-int8]
         [--batch-size 16]
-        [--dense-batch-size 2] [--iters 10] [--device cpu]
+        [--dense-batch-size 2] [--iters 10] [--device cpu] [--csv FILE]
 
 For each backbone, at 224x224 (classification settings) and at 512x512
 (dense settings: four output stages): the batch-1 latency (median and 90th
@@ -32,7 +32,8 @@ from mmsepvit.deployment.onnx_export import INPUT_NAME
 from mmsepvit.analysis.benchmark import (BASELINE, ONNXRUNTIME_BACKENDS,
                                          comparison_backbones,
                                          describe_machine, median,
-                                         percentile, timed_rounds)
+                                         percentile, timed_rounds,
+                                         write_csv)
 from mmsepvit.cli import add_timing_args, run
 
 
@@ -132,14 +133,27 @@ def run_table(title, dense, size, batch_size, args, onnx_dir):
           f'{"b1 p90 ms":>11}{f"b{batch_size} img/s":>12}'
           f'{"latency vs " + BASELINE:>19}{"img/s vs " + BASELINE:>17}'
           f'{"img/s vs pytorch":>18}')
+    rows = []
     for name, backend in [key for key in single if key in batched]:
         key = (name, backend)
-        print(f'{name:<13}{backend:<18}{latency[key] * 1e3:>13.1f}'
-              f'{percentile(single[key], 0.9) * 1e3:>11.1f}'
-              f'{rate[key]:>12.2f}'
-              f'{ratio(latency, key, (BASELINE, backend)):>19}'
-              f'{ratio(rate, key, (BASELINE, backend)):>17}'
-              f'{ratio(rate, key, (name, "pytorch")):>18}')
+        row = dict(
+            machine=describe_machine(torch.device(args.device)),
+            size=size,
+            backbone=name,
+            backend=backend,
+            b1_median_ms=f'{latency[key] * 1e3:.1f}',
+            b1_p90_ms=f'{percentile(single[key], 0.9) * 1e3:.1f}',
+            batch=batch_size,
+            img_per_s=f'{rate[key]:.2f}',
+            latency_vs_swin=ratio(latency, key, (BASELINE, backend)),
+            img_per_s_vs_swin=ratio(rate, key, (BASELINE, backend)),
+            img_per_s_vs_pytorch=ratio(rate, key, (name, 'pytorch')))
+        print(f'{name:<13}{backend:<18}{row["b1_median_ms"]:>13}'
+              f'{row["b1_p90_ms"]:>11}{row["img_per_s"]:>12}'
+              f'{row["latency_vs_swin"]:>19}{row["img_per_s_vs_swin"]:>17}'
+              f'{row["img_per_s_vs_pytorch"]:>18}')
+        rows.append(row)
+    return rows
 
 
 def main():
@@ -152,17 +166,20 @@ def main():
     add_timing_args(parser)
     parser.add_argument(
         '--skip-dense', action='store_true', help='only the 224x224 run')
+    parser.add_argument('--csv', help='also write the rows to this CSV file')
     args = parser.parse_args()
     if set(ONNXRUNTIME_BACKENDS) & set(args.backend) and (
             args.device != 'cpu'):
         parser.error('--backend onnxruntime runs on the CPU here; use '
                      '--device cpu.')
     with tempfile.TemporaryDirectory() as onnx_dir:
-        run_table('Classification backbones', False, 224, args.batch_size,
-                  args, onnx_dir)
+        rows = run_table('Classification backbones', False, 224,
+                         args.batch_size, args, onnx_dir)
         if not args.skip_dense:
-            run_table('Dense backbones', True, 512, args.dense_batch_size,
-                      args, onnx_dir)
+            rows += run_table('Dense backbones', True, 512,
+                              args.dense_batch_size, args, onnx_dir)
+    if args.csv:
+        write_csv(args.csv, rows)
 
 
 if __name__ == '__main__':

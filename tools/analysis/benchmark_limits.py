@@ -6,7 +6,7 @@ side in one run (CPU by default; CUDA as it is).
     python tools/analysis/benchmark_limits.py [--dtypes fp32 bf16]
         [--modes eager compiled] [--sizes 224 512] [--batch-size 16]
         [--dense-batch-size 2] [--train-batch-size 8] [--iters 10]
-        [--device cpu]
+        [--device cpu] [--csv FILE]
 
 For each input size (224: classification settings; 512: dense settings,
 four output stages) and autocast dtype:
@@ -43,7 +43,7 @@ from mmsepvit.analysis.benchmark import (BASELINE, ActivationMeter,
                                          describe_machine, matmul_macs,
                                          median, record_matmuls,
                                          square_product, time_matmuls,
-                                         timed_rounds)
+                                         timed_rounds, write_csv)
 from mmsepvit.cli import add_timing_args, at_least, run
 from mmsepvit.models.utils.separable_attention import attention_path
 
@@ -108,16 +108,24 @@ def products_columns(call, seconds, square_rate, args):
                          args.warmup)
     macs = matmul_macs(matmuls)
     gmacs = macs / seconds / 1e9
-    columns = (f'{alone / seconds:>10.0%}{gmacs:>9.1f}'
-               f'{gmacs * 1e9 / square_rate:>9.0%}')
+    columns = dict(
+        matmul=f'{alone / seconds:.0%}',
+        gmac_per_s=f'{gmacs:.1f}',
+        of_square=f'{gmacs * 1e9 / square_rate:.0%}')
     return columns, macs / square_rate
+
+
+def products_text(columns):
+    return (f'{columns["matmul"]:>10}{columns["gmac_per_s"]:>9}'
+            f'{columns["of_square"]:>9}')
 
 
 def print_ceiling(square_rate):
     print(f'  ({CEILING}, same rounds: {square_rate / 1e9:.1f} GMAC/s)')
 
 
-def inference_rows(models, size, batch_size, dtype_name, mode, args):
+def inference_rows(models, size, batch_size, dtype_name, mode, args,
+                   records):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     single = torch.rand(1, 3, size, size, device=device)
     batch = torch.rand(batch_size, 3, size, size, device=device)
@@ -140,9 +148,23 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args):
         products, _ = products_columns(
             partial(infer, model, batch, dtype), seconds[name], square_rate,
             args)
-        print(f'{name:<13}{dtype_name:<6}{mode:<10}'
-              f'{latency[name] * 1e3:>9.1f}{vs_baseline(latency, name):>8}'
-              f'{rate[name]:>10.2f}{vs_baseline(rate, name):>8}{products}')
+        row = dict(
+            step='inference',
+            size=size,
+            batch=batch_size,
+            backbone=name,
+            dtype=dtype_name,
+            mode=mode,
+            b1_ms=f'{latency[name] * 1e3:.1f}',
+            b1_vs_swin=vs_baseline(latency, name),
+            img_per_s=f'{rate[name]:.2f}',
+            img_per_s_vs_swin=vs_baseline(rate, name),
+            **products,
+            square_gmac_per_s=f'{square_rate / 1e9:.1f}')
+        print(f'{name:<13}{dtype_name:<6}{mode:<10}{row["b1_ms"]:>9}'
+              f'{row["b1_vs_swin"]:>8}{row["img_per_s"]:>10}'
+              f'{row["img_per_s_vs_swin"]:>8}{products_text(products)}')
+        records.append(row)
     print_ceiling(square_rate)
 
 
@@ -153,7 +175,7 @@ def training_attention_path(device, dtype):
         return attention_path(probe, probe, probe)
 
 
-def training_rows(models, size, batch_size, dtype_name, args):
+def training_rows(models, size, batch_size, dtype_name, args, records):
     device, dtype = torch.device(args.device), DTYPES[dtype_name]
     batch = torch.rand(batch_size, 3, size, size, device=device)
     for model in models.values():
@@ -173,20 +195,38 @@ def training_rows(models, size, batch_size, dtype_name, args):
         if device.type == 'cuda':
             peak[name] = (torch.cuda.max_memory_allocated(device) -
                           before) / 2**20
+    attention = training_attention_path(device, dtype)
     for name, model in models.items():
         products, seconds_at_ceiling = products_columns(
             partial(train_step, model, batch, dtype), seconds[name],
             square_rate, args)
         limit = batch_size / seconds_at_ceiling
-        limit_vs = f'{limit / rate[BASELINE]:.2f}x' if BASELINE in rate \
-            else ''
-        cuda_peak = f'{peak[name]:>10.0f}' if peak else ''
-        print(f'{name:<13}{dtype_name:<6}{rate[name]:>10.2f}'
-              f'{vs_baseline(rate, name):>8}{products}{limit:>10.2f}'
-              f'{limit_vs:>8}{memory[name]:>14.0f}'
-              f'{vs_baseline(memory, name):>8}{cuda_peak}')
+        row = dict(
+            step='training',
+            size=size,
+            batch=batch_size,
+            backbone=name,
+            dtype=dtype_name,
+            mode='eager',
+            img_per_s=f'{rate[name]:.2f}',
+            img_per_s_vs_swin=vs_baseline(rate, name),
+            **products,
+            square_gmac_per_s=f'{square_rate / 1e9:.1f}',
+            limit_img_per_s=f'{limit:.2f}',
+            limit_vs_swin=(f'{limit / rate[BASELINE]:.2f}x'
+                           if BASELINE in rate else ''),
+            activation_mib=f'{memory[name]:.0f}',
+            activation_vs_swin=vs_baseline(memory, name),
+            cuda_peak_mib=f'{peak[name]:.0f}' if peak else '',
+            attention=attention if name == 'SepViT-T' else '')
+        print(f'{name:<13}{dtype_name:<6}{row["img_per_s"]:>10}'
+              f'{row["img_per_s_vs_swin"]:>8}{products_text(products)}'
+              f'{row["limit_img_per_s"]:>10}{row["limit_vs_swin"]:>8}'
+              f'{row["activation_mib"]:>14}{row["activation_vs_swin"]:>8}'
+              f'{row["cuda_peak_mib"]:>10}')
+        records.append(row)
     print_ceiling(square_rate)
-    print(f'  (SepViT attention: {training_attention_path(device, dtype)})')
+    print(f'  (SepViT attention: {attention})')
     for model in models.values():
         model.eval()
 
@@ -217,6 +257,7 @@ def main():
         help='batch of the 224x224 training step (dense: '
         '--dense-batch-size)')
     parser.add_argument('--no-train', action='store_true')
+    parser.add_argument('--csv', help='also write the rows to this CSV file')
     args = parser.parse_args()
     device = torch.device(args.device)
     if device.type == 'cpu' and 'fp16' in args.dtypes:
@@ -224,6 +265,7 @@ def main():
 
     print(f'{device}: {describe_machine(device)}, {args.iters} '
           f'interleaved rounds')
+    records = []
 
     for size in args.sizes:
         dense = size != 224
@@ -243,7 +285,7 @@ def main():
         for dtype_name in args.dtypes:
             for mode in args.modes:
                 inference_rows(models, size, batch_size, dtype_name, mode,
-                               args)
+                               args, records)
         if args.no_train:
             continue
         train_batch = args.dense_batch_size if dense else \
@@ -255,7 +297,11 @@ def main():
               f'{"activ. MiB":>14}{"vs":>8}'
               f'{"peak MiB" if device.type == "cuda" else "":>10}')
         for dtype_name in args.dtypes:
-            training_rows(models, size, train_batch, dtype_name, args)
+            training_rows(models, size, train_batch, dtype_name, args,
+                          records)
+    if args.csv:
+        machine = describe_machine(device)
+        write_csv(args.csv, [dict(machine=machine, **r) for r in records])
 
 
 if __name__ == '__main__':
