@@ -1,17 +1,13 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .registry import register_config_package, register_in_host_toolboxes
-from .utils import apply_compat_shims
+"""Importing mmsepvit defines its registries (scope ``mmsepvit``) and makes
+two changes a user needs: mmengine loads local checkpoint files safely
+(:func:`mmsepvit.utils.register_safe_loader`) and resolves ``mmsepvit::``
+configs (:func:`mmsepvit.registry.register_config_package`)."""
+from .registry import register_config_package
+from .utils import register_safe_loader
 from .version import __version__, version_info
 
-
-def _register_model_names(hub_module) -> None:
-    # The index is read only once mmpretrain's model hub is imported.
-    from .apis.model_index import register_in_model_hub
-    register_in_model_hub(hub_module.ModelHub)
-
-
-apply_compat_shims()
+register_safe_loader()
 register_config_package()
-register_in_host_toolboxes({'mmpretrain.apis.model': _register_model_names})
 
 __all__ = ['__version__', 'version_info']

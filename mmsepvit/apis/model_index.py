@@ -59,12 +59,14 @@ def get_config_path(name_or_path: str) -> str:
         'mmsepvit.apis.list_models() lists the names.')
 
 
-def register_in_model_hub(model_hub) -> None:
+def register_in_model_hub() -> None:
     """Give mmpretrain's ``ModelHub`` (``get_model``, ``list_models``,
-    ``ImageClassificationInferencer``) our classification models' names.
-    Idempotent."""
+    ``ImageClassificationInferencer``) our classification models' names,
+    through its public ``register_model_index``. Runs when
+    ``mmsepvit.apis`` is imported; idempotent."""
+    from mmpretrain.apis.model import ModelHub
     metafile = MIM_ROOT / 'configs' / HOSTS['mmpretrain'].config_folder / \
         'metafile.yml'
     names = [model['Name'] for model in load(str(metafile))['Models']]
-    if not all(model_hub.has(name.lower()) for name in names):
-        model_hub.register_model_index(str(metafile), config_prefix=MIM_ROOT)
+    if not all(ModelHub.has(name.lower()) for name in names):
+        ModelHub.register_model_index(str(metafile), config_prefix=MIM_ROOT)

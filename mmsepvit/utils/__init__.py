@@ -1,6 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .compat import (apply_compat_shims, float32_mmcv_ops_under_cpu_autocast,
-                     float32_predictions)
+from .compat import float32_mmcv_ops_under_cpu_autocast, float32_predictions
 from .complexity import flop_analyzer, sdpa_flop_jit
 from .errors import (ConfigMismatchError, MissingInputError,
                      UnusableInputError, UserError, require_file)
@@ -8,15 +7,17 @@ from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
                               DamagedCheckpointError, UnsafeCheckpointError,
                               check_state_dict_fits, checkpoint_state_dict,
                               load_checkpoint_file, load_checkpoint_into,
-                              save_state_dict, verify_checkpoint_file)
+                              register_safe_loader, save_state_dict,
+                              verify_checkpoint_file)
 
 __all__ = [
-    'apply_compat_shims', 'float32_mmcv_ops_under_cpu_autocast',
+    'float32_mmcv_ops_under_cpu_autocast',
     'float32_predictions', 'flop_analyzer', 'sdpa_flop_jit', 'UserError',
     'ConfigMismatchError', 'MissingInputError', 'UnusableInputError',
     'require_file',
     'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',
     'UnsafeCheckpointError', 'check_state_dict_fits', 'checkpoint_state_dict',
-    'load_checkpoint_file', 'load_checkpoint_into', 'save_state_dict',
+    'load_checkpoint_file', 'load_checkpoint_into', 'register_safe_loader',
+    'save_state_dict',
     'verify_checkpoint_file'
 ]

@@ -1,48 +1,15 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Shims that let the pinned OpenMMLab releases run on current PyTorch and
-under bfloat16 autocast on CPU (they were written for float16 on GPUs).
+"""Shims that let the pinned OpenMMLab releases run under bfloat16 autocast
+on CPU (they were written for float16 on GPUs).
 
 Each shim names the release gap it covers; drop it once the pinned release
-carries the fix. :func:`apply_compat_shims` runs when ``mmsepvit`` is
-imported (also through a config's ``custom_imports``) and is idempotent.
-:func:`float32_mmcv_ops_under_cpu_autocast` and
-:func:`float32_predictions` are used only where CPU autocast runs.
+carries the fix. Both are used only where CPU autocast runs, never at
+import.
 """
-import os.path as osp
 from typing import Callable
 
 import torch
-from mmengine.runner.checkpoint import CheckpointLoader
 from mmengine.structures import BaseDataElement
-
-from .safe_checkpoint import load_checkpoint_file
-
-
-def load_from_local(filename, map_location):
-    """mmengine's local-file checkpoint loader, safe and working on
-    PyTorch >= 2.6.
-
-    mmengine 0.10.7 (the latest release) calls ``torch.load`` without
-    ``weights_only``. Since PyTorch 2.6 that means ``weights_only=True``,
-    which refuses the ``HistoryBuffer`` and numpy objects in the Runner's own
-    checkpoints, so ``tools/test.py``, ``--resume``, ``load_from`` and
-    ``Pretrained`` inits fail. mmengine's unreleased fix
-    (open-mmlab/mmengine#1670) loads with ``weights_only=False``, which runs
-    any code a file names. This loader keeps ``weights_only=True``, allows
-    exactly what Runner checkpoints hold and checks the file's checksums
-    (:func:`mmsepvit.utils.safe_checkpoint.load_checkpoint_file`).
-    """
-    filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'{filename} can not be found.')
-    return load_checkpoint_file(filename, map_location=map_location)
-
-
-def apply_compat_shims() -> None:
-    """Install the shims that run when mmsepvit is imported."""
-    # Local files only (mmengine's '' scheme); URLs keep mmengine's loaders.
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local, force=True)
 
 
 LOW_PRECISION = (torch.bfloat16, torch.float16)

@@ -28,6 +28,7 @@ import numpy.core.multiarray as multiarray
 import torch
 from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
 from .errors import UserError, require_file
@@ -193,6 +194,32 @@ def _refusal(filename: str, allowed: Iterable[Any],
             f'trust this file, list it in {TRUSTED_CHECKPOINTS_ENV} (paths '
             f'separated by {os.pathsep!r}), e.g.\n  export '
             f'{TRUSTED_CHECKPOINTS_ENV}={osp.abspath(filename)}')
+
+
+def load_local_checkpoint(filename: str, map_location: Any = None) -> Any:
+    """mmengine's loader of local checkpoint files (its ``''`` scheme), safe
+    and working on PyTorch >= 2.6; see :func:`register_safe_loader`."""
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    return load_checkpoint_file(filename, map_location=map_location)
+
+
+def register_safe_loader() -> None:
+    """Make mmengine load local checkpoint files with
+    :func:`load_checkpoint_file`: ``load_from``, ``--resume``,
+    ``tools/test.py`` and ``Pretrained`` inits.
+
+    mmengine 0.10.7 (the latest release) calls ``torch.load`` without
+    ``weights_only``. Since PyTorch 2.6 that means ``weights_only=True``,
+    which refuses the ``HistoryBuffer`` and numpy objects in the Runner's own
+    checkpoints; mmengine's unreleased fix (open-mmlab/mmengine#1670) loads
+    with ``weights_only=False``, which runs any code a file names. Registered
+    through mmengine's public ``CheckpointLoader.register_scheme`` for local
+    paths only: URLs keep mmengine's loaders. Idempotent.
+    """
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_local_checkpoint, force=True)
 
 
 # mmengine's Runner strips what a model wrapper (DDP) adds to the keys.

@@ -38,26 +38,82 @@ print(type(model).__module__, 'mmsepvit' in sys.modules)
         ], (scope, out[-3000:])
 
 
-def test_bare_name_builds_once_mmsepvit_is_imported():
+def test_import_changes_nothing_but_the_checkpoint_loader_and_config_package():
+    """After ``import mmsepvit`` (models and engine included), every
+    function, class and class attribute of mmengine, mmcv, torch and the
+    toolboxes is the object it was, their registries hold what they held
+    and the import machinery is unchanged; mmengine's local-file checkpoint
+    loader is mmsepvit's and ``mmsepvit::`` resolves. A config that names
+    ``mmsepvit.SepViT`` builds it without putting it in a host registry."""
     out = _run("""
-import mmsepvit
+import inspect, sys
+import mmengine.registry, mmengine.runner.checkpoint as checkpoint
+from mmengine.config.utils import MODULE2PACKAGE
+import mmpretrain.registry, mmseg.registry, mmdet.registry
+# What mmsepvit builds on registers its own classes when imported.
+import mmcv.cnn.bricks.transformer, mmcv.ops
+
+PACKAGES = ('mmengine', 'mmcv', 'torch', 'mmpretrain', 'mmseg', 'mmdet')
+def objects():
+    seen = {}
+    for name, module in list(sys.modules.items()):
+        if name.split('.')[0] not in PACKAGES or module is None:
+            continue
+        for key, value in list(vars(module).items()):
+            seen[name, key] = id(value)
+            if inspect.isclass(value) and value.__module__ == name:
+                for attr, member in list(vars(value).items()):
+                    seen[name, key, attr] = id(member)
+    return seen
+def registries():
+    return {(m, k): sorted(v.module_dict) for m in (
+        mmengine.registry, mmpretrain.registry, mmseg.registry, mmdet.registry)
+        for k, v in vars(m).items() if isinstance(v, mmengine.registry.Registry)}
+
+before, held, finders = objects(), registries(), list(sys.meta_path)
+packages, schemes = dict(MODULE2PACKAGE), dict(checkpoint.CheckpointLoader._schemes)
+import mmsepvit, mmsepvit.models, mmsepvit.engine
+after = objects()
+# register_scheme replaces the table of schemes; 'schemes' compares them.
+loaders = ('mmengine.runner.checkpoint', 'CheckpointLoader', '_schemes')
+changed = sorted(str(k) for k in before
+                 if after.get(k) != before[k] and k != loaders)
+print('changed', changed)
+print('registries', registries() == held, 'meta_path', sys.meta_path == finders)
+print('packages', {k: v for k, v in MODULE2PACKAGE.items() if packages.get(k) != v})
+print('schemes', sorted(k for k, v in checkpoint.CheckpointLoader._schemes.items()
+                        if schemes.get(k) is not v),
+      checkpoint.CheckpointLoader._schemes[''].__module__)
+
 from mmengine.registry import init_default_scope
-for scope in ('mmpretrain', 'mmseg', 'mmdet'):
-    init_default_scope(scope)
-    registry = __import__(f'{scope}.registry', fromlist=['MODELS'])
-    model = registry.MODELS.build(dict(type='SepViT', arch='lite'))
-    print(type(model).__name__)
+init_default_scope('mmseg')
+model = mmseg.registry.MODELS.build(dict(type='mmsepvit.SepViT', arch='lite'))
+# (building imports mmseg's models into mmseg's registries)
+ours = [name for m in (mmengine.registry, mmpretrain.registry, mmseg.registry,
+                       mmdet.registry)
+        for registry in vars(m).values()
+        if isinstance(registry, mmengine.registry.Registry)
+        for name, cls in registry.module_dict.items()
+        if cls.__module__.startswith('mmsepvit')]
+print('built', type(model).__name__, ours)
 """)
-    assert out.split() == ['SepViT'] * 3
+    lines = dict(line.split(' ', 1) for line in out.strip().splitlines())
+    assert lines['changed'] == '[]', lines['changed']
+    assert lines['registries'] == 'True meta_path True'
+    assert lines['packages'] == "{'mmsepvit': 'mmsepvit'}"
+    assert lines['schemes'] == "[''] mmsepvit.utils.safe_checkpoint"
+    assert lines['built'] == 'SepViT []'
 
 
-def test_bare_name_when_the_toolbox_was_imported_first():
+def test_the_model_names_are_in_mmpretrains_hub_once_mmsepvit_apis_is_imported():
     out = _run("""
-from mmseg.registry import MODELS
+import mmpretrain
 import mmsepvit
-print('SepViT' in MODELS.module_dict)
+print(mmpretrain.list_models('sepvit*'))
+import mmsepvit.apis
+print(mmpretrain.list_models('sepvit*') == mmsepvit.apis.list_models('sepvit-*'))
 """)
-    assert out.strip() == 'True'
+    assert out.split('\n')[:2] == ['[]', 'True'], out
 
 
 def test_import_mmsepvit_imports_no_toolbox():
@@ -69,20 +125,3 @@ print(sorted({m.split('.')[0] for m in sys.modules
               if m.split('.')[0] in ('mmpretrain', 'mmseg', 'mmdet')}))
 """)
     assert out.strip() == '[]'
-
-
-def test_bare_names_switched_off_leave_the_toolboxes_alone():
-    """MMSEPVIT_BARE_NAMES=0: no import hook, no bare names in the host
-    registries or mmpretrain's model hub; scoped names still build."""
-    out = _run("""
-import sys
-import mmsepvit
-from mmengine.registry import init_default_scope
-from mmpretrain.apis import list_models
-from mmseg.registry import MODELS
-init_default_scope('mmseg')
-print('SepViT' in MODELS.module_dict, list_models('sepvit*'),
-      type(MODELS.build(dict(type='mmsepvit.SepViT', arch='lite'))).__name__,
-      any('mmsepvit' in type(f).__module__ for f in sys.meta_path))
-""", MMSEPVIT_BARE_NAMES='0')
-    assert out.split() == ['False', '[]', 'SepViT', 'False'], out
