@@ -53,6 +53,8 @@ import mmpretrain.registry, mmseg.registry, mmdet.registry
 # What mmsepvit builds on registers its own classes when imported.
 import mmcv.cnn.bricks.transformer, mmcv.ops
 
+HOST_REGISTRIES = (mmengine.registry, mmpretrain.registry, mmseg.registry,
+                   mmdet.registry)
 PACKAGES = ('mmengine', 'mmcv', 'torch', 'mmpretrain', 'mmseg', 'mmdet')
 def objects():
     seen = {}
@@ -66,12 +68,13 @@ def objects():
                     seen[name, key, attr] = id(member)
     return seen
 def registries():
-    return {(m, k): sorted(v.module_dict) for m in (
-        mmengine.registry, mmpretrain.registry, mmseg.registry, mmdet.registry)
-        for k, v in vars(m).items() if isinstance(v, mmengine.registry.Registry)}
+    return {(m, k): sorted(v.module_dict) for m in HOST_REGISTRIES
+            for k, v in vars(m).items()
+            if isinstance(v, mmengine.registry.Registry)}
 
 before, held, finders = objects(), registries(), list(sys.meta_path)
-packages, schemes = dict(MODULE2PACKAGE), dict(checkpoint.CheckpointLoader._schemes)
+packages = dict(MODULE2PACKAGE)
+schemes = dict(checkpoint.CheckpointLoader._schemes)
 import mmsepvit, mmsepvit.models, mmsepvit.engine
 after = objects()
 # register_scheme replaces the table of schemes; 'schemes' compares them.
@@ -79,18 +82,19 @@ loaders = ('mmengine.runner.checkpoint', 'CheckpointLoader', '_schemes')
 changed = sorted(str(k) for k in before
                  if after.get(k) != before[k] and k != loaders)
 print('changed', changed)
-print('registries', registries() == held, 'meta_path', sys.meta_path == finders)
-print('packages', {k: v for k, v in MODULE2PACKAGE.items() if packages.get(k) != v})
-print('schemes', sorted(k for k, v in checkpoint.CheckpointLoader._schemes.items()
-                        if schemes.get(k) is not v),
-      checkpoint.CheckpointLoader._schemes[''].__module__)
+print('registries', registries() == held,
+      'meta_path', sys.meta_path == finders)
+print('packages',
+      {k: v for k, v in MODULE2PACKAGE.items() if packages.get(k) != v})
+now = checkpoint.CheckpointLoader._schemes
+print('schemes', sorted(k for k, v in now.items() if schemes.get(k) is not v),
+      now[''].__module__)
 
 from mmengine.registry import init_default_scope
 init_default_scope('mmseg')
 model = mmseg.registry.MODELS.build(dict(type='mmsepvit.SepViT', arch='lite'))
 # (building imports mmseg's models into mmseg's registries)
-ours = [name for m in (mmengine.registry, mmpretrain.registry, mmseg.registry,
-                       mmdet.registry)
+ours = [name for m in HOST_REGISTRIES
         for registry in vars(m).values()
         if isinstance(registry, mmengine.registry.Registry)
         for name, cls in registry.module_dict.items()
@@ -105,13 +109,14 @@ print('built', type(model).__name__, ours)
     assert lines['built'] == 'SepViT []'
 
 
-def test_the_model_names_are_in_mmpretrains_hub_once_mmsepvit_apis_is_imported():
+def test_mmpretrains_hub_has_the_model_names_once_mmsepvit_apis_is_imported():
     out = _run("""
 import mmpretrain
 import mmsepvit
 print(mmpretrain.list_models('sepvit*'))
 import mmsepvit.apis
-print(mmpretrain.list_models('sepvit*') == mmsepvit.apis.list_models('sepvit-*'))
+ours = mmsepvit.apis.list_models('sepvit-*')
+print(mmpretrain.list_models('sepvit*') == ours)
 """)
     assert out.split('\n')[:2] == ['[]', 'True'], out
 
