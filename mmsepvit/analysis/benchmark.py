@@ -32,9 +32,14 @@ ONNXRUNTIME_BACKENDS = {
 }
 
 
-def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:
+def comparison_backbones(
+        dense: bool,
+        ffn_variants: bool = False) -> Dict[str, Callable[[], nn.Module]]:
     """Builders of SepViT-T, mmpretrain's Swin-T and Twins-SVT-S, in
-    classification settings (last stage out) or dense ones (four stages)."""
+    classification settings (last stage out) or dense ones (four stages);
+    with ``ffn_variants`` also SepViT-T with mmcv's plain FFN
+    (``SepViT-T FFN``, no GELU recomputation) and with that FFN and
+    ``with_cp=True`` (``SepViT-T cp``)."""
     from mmpretrain.models import SVT, SwinTransformer
 
     from mmsepvit.models import SepViT
@@ -43,13 +48,26 @@ def comparison_backbones(dense: bool) -> Dict[str, Callable[[], nn.Module]]:
         window_token='per_window',
         single_window_pwa=False,
         stage_norms='outputs')
-    return {
-        'SepViT-T': lambda: SepViT(
-            'tiny', out_indices=out_indices, **sepvit_mode),
+
+    def sepvit(recompute_gelu=True, **kwargs):
+        model = SepViT(
+            'tiny', out_indices=out_indices, **sepvit_mode, **kwargs)
+        for stage in model.stages:
+            for block in stage.blocks:
+                block.ffn.recompute_gelu &= recompute_gelu
+        return model
+
+    builders = {
+        'SepViT-T': sepvit,
         BASELINE: lambda: SwinTransformer(
             'tiny', out_indices=out_indices, pad_small_map=dense),
         'Twins-SVT-S': lambda: SVT('small', out_indices=out_indices),
     }
+    if ffn_variants:
+        builders['SepViT-T FFN'] = partial(sepvit, recompute_gelu=False)
+        builders['SepViT-T cp'] = partial(
+            sepvit, recompute_gelu=False, with_cp=True)
+    return builders
 
 
 def describe_machine(device: torch.device) -> str:

@@ -228,15 +228,32 @@ _WRAPPER_PREFIX = re.compile(r'^module\.')
 
 def checkpoint_state_dict(checkpoint: Mapping) -> dict:
     """The weights of a loaded checkpoint (a Runner checkpoint's
-    ``state_dict``, or a bare state dict), keys as the unwrapped model's."""
-    state_dict = checkpoint.get('state_dict', checkpoint)
+    ``state_dict``, a DeiT-style ``model``, or a bare state dict), keys as
+    the unwrapped model's."""
+    state_dict = next((checkpoint[key] for key in ('state_dict', 'model')
+                       if isinstance(checkpoint.get(key), Mapping)),
+                      checkpoint)
     return {_WRAPPER_PREFIX.sub('', k): v for k, v in state_dict.items()}
+
+
+def revised_state_dict(model: nn.Module,
+                       state_dict: Mapping[str, torch.Tensor]) -> dict:
+    """``state_dict`` as ``model`` loads it: each of its modules with a
+    ``revise_state_dict(state_dict, prefix)`` method (old key names mapped,
+    weights it does not use dropped; see
+    :meth:`mmsepvit.models.SepViT.revise_state_dict`) applied to a copy."""
+    state_dict = dict(state_dict)
+    for name, module in model.named_modules():
+        if hasattr(module, 'revise_state_dict'):
+            module.revise_state_dict(state_dict, f'{name}.' if name else '')
+    return state_dict
 
 
 def state_dict_mismatches(
     model: nn.Module, state_dict: Mapping[str, torch.Tensor]
 ) -> Tuple[List[str], List[str], List[Tuple[str, tuple, tuple]]]:
-    """Compare a state dict with ``model``'s by keys and shapes.
+    """Compare a state dict, as ``model`` loads it
+    (:func:`revised_state_dict`), with ``model``'s by keys and shapes.
 
     Returns:
         tuple: The keys the model has and ``state_dict`` lacks, the keys
@@ -245,16 +262,8 @@ def state_dict_mismatches(
         another shape.
     """
     expected = model.state_dict()
-    # What a module fills in itself when a checkpoint lacks it (records
-    # that older checkpoints do not have) is not missing.
-    filled_in = {
-        f'{name}.{key}' if name else key
-        for name, module in model.named_modules()
-        for key in getattr(module, 'filled_in_state_keys', ())
-    }
-    missing = [
-        k for k in expected if k not in state_dict and k not in filled_in
-    ]
+    state_dict = revised_state_dict(model, state_dict)
+    missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     reshaped = [(k, tuple(state_dict[k].shape), tuple(v.shape))
                 for k, v in expected.items() if k in state_dict
@@ -337,7 +346,8 @@ def load_checkpoint_into(model: nn.Module,
             expected = model.state_dict()
             state_dict = {
                 k: v
-                for k, v in state_dict.items() if k in expected
+                for k, v in revised_state_dict(model, state_dict).items()
+                if k in expected
             }
         check_state_dict_fits(model, state_dict,
                               f'{what.capitalize()} {filename}', hint)

@@ -30,7 +30,7 @@ def decayed_optimizer(config, **paramwise):
         dict(
             optimizer=dict(
                 type='AdamW', lr=BASE_LR, weight_decay=WEIGHT_DECAY),
-            constructor='LayerDecayOptimWrapperConstructor',
+            constructor='mmsepvit.LayerDecayOptimWrapperConstructor',
             paramwise_cfg=paramwise))
     lrs, decays = {}, {}
     for group in optim_wrapper.optimizer.param_groups:
@@ -68,7 +68,7 @@ def test_learning_rates_decay_block_by_block(config):
             assign(block, layer)
             if block_index == 0:
                 assign(stage.pos_block, layer)  # used after block 0
-        assign(getattr(backbone, f'norm{index}', stage.blocks[-1]), layer)
+        assign(backbone.stage_norm(index) or stage.blocks[-1], layer)
     for name, child in model.named_children():
         if name != 'backbone':
             assign(child, num_layers - 1)

@@ -28,7 +28,7 @@ def _by_hand(backbone, image, weights):
         tokens, hw = stage(x)
         tokens_of_stage.append(tokens)
         outputs.append(_rms(tokens.detach()))
-        normed = getattr(backbone, f'norm{i}')(tokens)
+        normed = backbone.stage_norm(i)(tokens)
         loss = loss + (normed * weights[i]).sum()
         next_map = normed if backbone.stage_norms == 'main_path' else tokens
         x = next_map.transpose(1, 2).reshape(-1, backbone.embed_dims[i], *hw)
@@ -78,7 +78,7 @@ def test_scales_and_updates_match_a_computation_by_hand(stage_norms):
                                                                rel=1e-5)
         assert logged(f'stage{i}_grad_rms') == pytest.approx(grads[i],
                                                              rel=1e-4)
-        prefixes = (f'stages.{i}.', f'norm{i}.')
+        prefixes = (f'stages.{i}.', f'norm{i}.', f'norm_after_stage.{i}.')
         names = [n for n in before if n.startswith(prefixes)]
         change = sum((backbone.get_parameter(n).detach() -
                       before[n]).pow(2).sum() for n in names)

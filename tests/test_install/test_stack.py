@@ -46,13 +46,14 @@ PINS = dict(
 def test_host_toolbox_is_pinned_and_serves_sepvit(scope):
     host = HOSTS[scope]
     assert importlib.metadata.version(host.package) == PINS[host.package]
-    # Its models (and the compiled mmcv ops they need) import, and importing
-    # its registry put SepViT and the layer-decay constructor in it.
+    # Its models (and the compiled mmcv ops they need) import, and its
+    # registries find SepViT and the layer-decay constructor by their
+    # scoped names.
     importlib.import_module(f'{scope}.models')
     registry = importlib.import_module(f'{scope}.registry')
-    assert registry.MODELS.get('SepViT') is SepViT
+    assert registry.MODELS.get('mmsepvit.SepViT') is SepViT
     assert registry.OPTIM_WRAPPER_CONSTRUCTORS.get(
-        'LayerDecayOptimWrapperConstructor') is \
+        'mmsepvit.LayerDecayOptimWrapperConstructor') is \
         LayerDecayOptimWrapperConstructor
 
 

@@ -104,11 +104,15 @@ def test_imagenet_classifier_computes_the_authors_logits(arch):
 def test_reference_tells_the_stage_norm_placement_apart():
     """The check that found the dense bug: with the stage norms off the main
     path, the same weights give a different network."""
-    backbone, arch = _dense_backbone('configs/seg/upernet_sepvit_t_ade20k.py')
+    backbone, arch = _dense_backbone(
+        'configs/seg/upernet_sepvit_t_ade20k.py', stage_norms='outputs')
     authors = authors_state_dict(arch, dense=True)
-    backbone.load_state_dict(backbone_part(convert(authors)), strict=True)
-    # Switched after loading: loading refuses the other layout's weights.
-    backbone.stage_norms = 'outputs'
+    # The same weights, the stage norms under the output norms' names
+    # (loading refuses the other layout's).
+    backbone.load_state_dict({
+        k.replace('norm_after_stage.', 'norm'): v
+        for k, v in backbone_part(convert(authors)).items()
+    }, strict=True)
     x = torch.randn(1, 3, 97, 131)
     with torch.no_grad():
         outs = backbone(x)
@@ -130,20 +134,19 @@ def test_imagenet_checkpoint_into_dense_model_keeps_the_authors_init(
     backbone.init_weights()
     state = backbone.state_dict()
 
-    # The dense code has zero window tokens; the layout record stays the
-    # dense model's own ('main_path'; the checkpoint's is 'outputs').
+    # The dense code has zero window tokens; the ImageNet model's final
+    # norm (norm3) is the dense model's last stage norm, over the same
+    # stage-4 tokens.
     loaded = {
-        k: v
+        k.replace('norm3.', 'norm_after_stage.3.'): v
         for k, v in backbone_part(converted).items()
-        if not k.endswith(('window_token', 'stage_norm_layout'))
+        if not k.endswith('window_token')
     }
     for name, value in loaded.items():
         assert torch.equal(state[name], value), name
     assert backbone.stage_norms == 'main_path'
-    assert int(state['stage_norm_layout']) == 0
-    assert int(backbone_part(converted)['stage_norm_layout']) == 1
-    # norm3 is the ImageNet model's final norm of the same stage-4 tokens.
-    assert torch.equal(state['norm3.weight'], authors['norm.weight'])
+    assert torch.equal(state['norm_after_stage.3.weight'],
+                       authors['norm.weight'])
 
     # What the ImageNet model lacks (spec 3.7) keeps the authors' init.
     single_window_blocks = [(2, 1), (2, 3), (2, 5), (3, 0), (3, 1)]
@@ -151,8 +154,11 @@ def test_imagenet_checkpoint_into_dense_model_keeps_the_authors_init(
         f'stages.{i}.blocks.{j}.attn.{m}.{p}'
         for i, j in single_window_blocks for m in ('pwa_qk', 'pwa_norm')
         for p in ('weight', 'bias')
-    } | {f'norm{i}.{p}' for i in range(3) for p in ('weight', 'bias')}
-    assert set(state) - set(loaded) == rest | {'stage_norm_layout'}
+    } | {
+        f'norm_after_stage.{i}.{p}'
+        for i in range(3) for p in ('weight', 'bias')
+    }
+    assert set(state) - set(loaded) == rest
     for name in rest:
         value = state[name]
         if name.endswith('bias'):

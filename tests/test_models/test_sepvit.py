@@ -1,11 +1,12 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+import copy
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.models import SepViT
 from mmsepvit.models.utils import SeparableSelfAttention
@@ -114,9 +115,10 @@ def test_every_out_indices_combination(out_indices, stage_norms):
                              math.ceil(48 / stride))
         # out_indices only choose what is returned, never the network.
         torch.testing.assert_close(out, all_outs[i])
-    norms = {n for n, _ in model.named_children() if n.startswith('norm')}
+    norms = {n.rsplit('.', 1)[0] for n, _ in model.named_parameters()
+             if n.startswith('norm')}
     if stage_norms == 'main_path':
-        assert norms == {f'norm{i}' for i in range(4)}
+        assert norms == {f'norm_after_stage.{i}' for i in range(4)}
     else:
         assert norms == {f'norm{i}' for i in out_indices}
 
@@ -126,12 +128,14 @@ def test_stage_norms_choose_what_the_next_stage_sees():
     main_path = SepViT(SMALL_ARCH, out_indices=(0, 1, 2, 3)).eval()
     main_path.init_weights()
     for i in range(4):
-        torch.nn.init.normal_(getattr(main_path, f'norm{i}').bias)
+        torch.nn.init.normal_(main_path.stage_norm(i).bias)
     outputs = SepViT(
         SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms='outputs').eval()
-    # The same weights (without the layout record, which refuses them).
-    weights = main_path.state_dict()
-    del weights['stage_norm_layout']
+    # The same weights, the norms under the other layout's names.
+    weights = {
+        k.replace('norm_after_stage.', 'norm'): v
+        for k, v in main_path.state_dict().items()
+    }
     outputs.load_state_dict(weights)
     x = torch.rand(1, 3, 64, 64)
     with torch.no_grad():
@@ -146,37 +150,66 @@ def test_negative_out_indices():
     assert model.out_indices == [0, 3]
 
 
+@pytest.mark.parametrize('stage_norms', ['main_path', 'outputs'])
 @pytest.mark.parametrize('frozen_stages', [-1, 0, 1, 2, 3])
-def test_frozen_stages(frozen_stages):
+def test_frozen_stages_keep_their_weights_and_outputs(frozen_stages,
+                                                      stage_norms):
+    """After an optimizer step, a frozen stage's weights (stage norm
+    included) are unchanged and its output equals eval mode's, dropout and
+    stochastic depth on; the stages after it learn."""
+    torch.manual_seed(0)
     model = SepViT(
-        SMALL_ARCH, out_indices=(0, 1, 2, 3), frozen_stages=frozen_stages)
+        SMALL_ARCH,
+        out_indices=(0, 1, 2, 3),
+        stage_norms=stage_norms,
+        frozen_stages=frozen_stages,
+        drop_rate=0.3,
+        drop_path_rate=0.5)
     model.init_weights()
     model.train()
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    x = torch.rand(2, 3, 64, 64)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    if trainable:
+        optimizer = torch.optim.SGD(trainable, lr=1.0)
+        outs = model(x)
+        sum((o * o).mean() for o in outs).backward()
+        optimizer.step()
+    with torch.no_grad():
+        train_outs = model(x)
+        eval_outs = model.eval()(x)
     for i in range(4):
-        frozen = i <= frozen_stages
-        for module in (model.stages[i], getattr(model, f'norm{i}')):
-            assert all(m.training != frozen for m in module.modules())
-            assert all(p.requires_grad != frozen for p in module.parameters())
-    if frozen_stages == 3:
-        return  # nothing left to train
-    outs = model(torch.rand(1, 3, 64, 64))
-    sum((o * o).mean() for o in outs).backward()
-    for i in range(4):
-        grads = [p.grad for p in model.stages[i].parameters()]
+        names = [
+            n for n in before
+            if n.startswith((f'stages.{i}.', f'norm{i}.',
+                             f'norm_after_stage.{i}.'))
+        ]
+        changed = [
+            n for n in names if not torch.equal(before[n],
+                                                model.get_parameter(n))
+        ]
         if i <= frozen_stages:
-            assert all(g is None for g in grads)
+            assert changed == [], (i, changed)
+            torch.testing.assert_close(train_outs[i], eval_outs[i])
         else:
-            assert any(g is not None and g.abs().sum() > 0 for g in grads)
+            assert changed, i
+            assert not torch.allclose(train_outs[i], eval_outs[i])
 
 
-def test_norm_eval():
-    model = SepViT(SMALL_ARCH, norm_eval=True)
+@pytest.mark.parametrize('norm_eval', [True, False])
+def test_norm_eval_freezes_batch_norm_statistics(norm_eval):
+    """SepViT's own norms are LayerNorms; what norm_eval keeps in eval mode
+    is BatchNorm a user's model adds (a SyncBN converted for CPU): its
+    running statistics stay as they were over a training forward."""
+    model = SepViT(SMALL_ARCH, norm_eval=norm_eval)
+    model.stages[1].pos_block.proj = torch.nn.Sequential(
+        model.stages[1].pos_block.proj, torch.nn.BatchNorm2d(32))
+    batch_norm = model.stages[1].pos_block.proj[1]
     model.train()
-    norms = [m for m in model.modules() if is_norm(m)]
-    assert norms and not any(m.training for m in norms)
+    model(torch.rand(2, 3, 64, 64) * 5)
+    unchanged = torch.equal(batch_norm.running_mean, torch.zeros(32))
+    assert unchanged == norm_eval
     assert model.stages[0].blocks[0].attn.qkv.training
-    model = SepViT(SMALL_ARCH, norm_eval=False).train()
-    assert all(m.training for m in model.modules())
 
 
 def test_with_cp_gives_same_outputs_and_grads():
@@ -263,24 +296,21 @@ def test_layer_depth_is_monotonic_and_in_range():
     (dict(arch=dict(embed_dims=[8, 16, 30, 64], depths=[1] * 4,
                     num_heads=[1, 2, 4, 8])), ValueError, 'divisible'),
     (dict(arch=SMALL_ARCH, out_indices=(0, 4)), ValueError, '0..3'),
-    (dict(arch=SMALL_ARCH, out_indices=()), TypeError, 'out_indices'),
+    (dict(arch=SMALL_ARCH, out_indices=()), ValueError, 'out_indices'),
     (dict(arch=SMALL_ARCH, out_indices=(0, 0)), ValueError,
-     r'stage 0 twice.*\(0,\)'),
+     r'stage twice.*\(0,\)'),
     (dict(arch=SMALL_ARCH, out_indices=(3, 1, -1)), ValueError,
-     r'stage 3 twice.*\(1, 3\)'),
+     r'stage twice.*\(1, 3\)'),
     (dict(arch=SMALL_ARCH, frozen_stages=4), ValueError, '-1'),
     (dict(arch=SMALL_ARCH, frozen_stages=-2), ValueError, '-1'),
     (dict(arch=SMALL_ARCH, window_token='learned'), ValueError, 'per_window'),
     (dict(arch=SMALL_ARCH, stage_norms='after'), ValueError, 'main_path'),
     (dict(arch=SMALL_ARCH, frozen_stages=True), ValueError, 'frozen_stages'),
     (dict(arch=SMALL_ARCH, drop_path_rate=1.0), ValueError, r'\[0, 1\)'),
-    (dict(arch=SMALL_ARCH, drop_rate=-0.1), ValueError, 'drop_rate'),
-    (dict(arch=SMALL_ARCH, attn_drop_rate='0.1'), ValueError, 'attn_drop'),
-    (dict(arch=SMALL_ARCH, mlp_ratio=0), ValueError, 'mlp_ratio'),
-    (dict(arch=SMALL_ARCH, img_size=0), ValueError, 'img_size'),
-    (dict(arch=SMALL_ARCH, img_size=(224, -1)), ValueError, 'img_size'),
-    (dict(arch=SMALL_ARCH, in_channels=0), ValueError, 'in_channels'),
-    (dict(arch=SMALL_ARCH, out_indices=True), TypeError, 'out_indices'),
+    (dict(arch=SMALL_ARCH, attn_drop_rate=1.5), ValueError, r'\[0, 1\)'),
+    # PyTorch's own check.
+    (dict(arch=SMALL_ARCH, drop_rate=-0.1), ValueError, 'dropout probability'),
+    (dict(arch=SMALL_ARCH, out_indices=True), ValueError, 'out_indices'),
     (dict(arch=SMALL_ARCH, window_sizes=[[7]] * 4), ValueError, 'depth'),
 ])
 def test_bad_arguments_fail_at_construction(kwargs, error, match):
@@ -395,37 +425,79 @@ def test_layer_wise_lr_decay_with_mmpretrain():
 
 
 def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
-    """Both layouts with four outputs have the same keys and shapes: only
-    the recorded layout tells them apart."""
     from mmsepvit.models import StageNormLayoutError
     torch.manual_seed(0)
     main_path = SepViT(SMALL_ARCH, out_indices=(0, 1, 2, 3))
     outputs = SepViT(
         SMALL_ARCH, out_indices=(0, 1, 2, 3), stage_norms='outputs')
-    assert {k: v.shape
-            for k, v in main_path.state_dict().items()} == {
-                k: v.shape
-                for k, v in outputs.state_dict().items()
-            }
     with pytest.raises(StageNormLayoutError, match="stage_norms='main_path'"):
-        outputs.load_state_dict(main_path.state_dict())
+        outputs.load_state_dict(main_path.state_dict(), strict=False)
     with pytest.raises(StageNormLayoutError, match="stage_norms='outputs'"):
         main_path.load_state_dict(outputs.state_dict(), strict=False)
     # The authors' hand-off: an ImageNet model (its final norm alone) into
     # the dense one; the norm and every weight they share load.
     imagenet = SepViT(SMALL_ARCH, **IMAGENET_MODE)
+    torch.nn.init.normal_(imagenet.norm3.weight)
     main_path.load_state_dict(imagenet.state_dict(), strict=False)
-    assert torch.equal(main_path.norm3.weight, imagenet.norm3.weight)
-    assert int(main_path.stage_norm_layout) == 0  # its own, not 'outputs'
-    # A checkpoint that does not record its layout loads as before.
-    unrecorded = outputs.state_dict()
-    del unrecorded['stage_norm_layout']
-    main_path.load_state_dict(unrecorded)
+    assert torch.equal(main_path.norm_after_stage[3].weight,
+                       imagenet.norm3.weight)
+
+
+V1_CHECKPOINTS = Path(__file__).parents[1] / 'data'
+
+
+def _v1_checkpoint(layout):
+    from mmsepvit.utils import load_checkpoint_file
+    return load_checkpoint_file(
+        str(V1_CHECKPOINTS / f'sepvit_v1_{layout}.pth'))
+
+
+def _v1_model(layout, **kwargs):
+    from make_sepvit_v1_checkpoints import ARCH
+    return SepViT(
+        ARCH,
+        stage_norms=layout,
+        out_indices=(0, 1, 2, 3),
+        drop_path_rate=0.,
+        **kwargs).eval()
+
+
+@pytest.mark.parametrize('layout', ['main_path', 'outputs'])
+def test_checkpoints_of_earlier_versions_compute_what_they_computed(layout):
+    """Checkpoints written by mmsepvit before version 2 of SepViT
+    (tests/make_sepvit_v1_checkpoints.py): strictly through the whole model
+    (its version recorded), through a Pretrained init with a prefix
+    (mmengine drops the version there) and without their layout record
+    (version 1 alone says how to read them). The outputs are those the old
+    code gave; the other layout refuses."""
+    from make_sepvit_v1_checkpoints import Whole
+    from mmsepvit.models import StageNormLayoutError
+    checkpoint = _v1_checkpoint(layout)
+    path = str(V1_CHECKPOINTS / f'sepvit_v1_{layout}.pth')
+    whole = Whole(_v1_model(layout))
+    whole.load_state_dict(checkpoint['state_dict'])
+    pretrained = _v1_model(
+        layout,
+        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    pretrained.init_weights()
+    # Written before the buffer: version 1, this model's layout.
+    unrecorded = copy.copy(checkpoint['state_dict'])  # with its _metadata
+    del unrecorded['backbone.stage_norm_layout']
+    assert unrecorded._metadata['backbone']['version'] == 1
+    older = Whole(_v1_model(layout))
+    older.load_state_dict(unrecorded)
+    for model in (whole.backbone, pretrained, older.backbone):
+        with torch.no_grad():
+            outs = model(checkpoint['inputs'])
+        for out, expected in zip(outs, checkpoint['outputs']):
+            torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
+    other, = {'main_path', 'outputs'} - {layout}
+    with pytest.raises(StageNormLayoutError, match=f"'{layout}'"):
+        Whole(_v1_model(other)).load_state_dict(checkpoint['state_dict'])
     with pytest.raises(StageNormLayoutError, match='valid records are 0..1'):
-        main_path.load_state_dict(
-            dict(unrecorded, stage_norm_layout=torch.tensor(7)))
-    from mmsepvit.utils import check_state_dict_fits
-    check_state_dict_fits(main_path, unrecorded, 'An older checkpoint')
+        Whole(_v1_model(layout)).load_state_dict(
+            dict(checkpoint['state_dict'],
+                 **{'backbone.stage_norm_layout': torch.tensor(7)}))
 
 
 @pytest.mark.slow

@@ -53,7 +53,7 @@ def test_imagenet_checkpoint_into_dense_model_misses_only_new_keys():
         f'stages.{i}.blocks.{j}.attn.{name}.{p}'
         for i, j in single_window_blocks for name in ('pwa_qk', 'pwa_norm')
         for p in ('weight', 'bias')
-    } | {f'norm{i}.{p}'
+    } | {f'norm_after_stage.{i}.{p}'
          for i in range(3) for p in ('weight', 'bias')}
     assert set(result.missing_keys) == expected_missing
     # The dense model uses zero window tokens, as the authors' dense code.
@@ -74,7 +74,7 @@ def test_dense_backbone_checkpoint(tmp_path):
     converted = torch.load(dst, weights_only=True)['state_dict']
     model = SepViT('lite', out_indices=(0, 1, 2, 3))
     model.load_state_dict(backbone_part(converted), strict=True)
-    torch.testing.assert_close(model.norm1.weight,
+    torch.testing.assert_close(model.norm_after_stage[1].weight,
                                authors['backbone.norm_list.1.weight'])
 
 
@@ -119,7 +119,7 @@ def test_whole_detector_and_segmentor_checkpoints(config, tmp_path):
     host = [k for k in authors if not k.startswith('backbone.')]
     for key in host:
         assert torch.equal(state[key], authors[key]), key
-    torch.testing.assert_close(state['backbone.norm2.bias'],
+    torch.testing.assert_close(state['backbone.norm_after_stage.2.bias'],
                                authors['backbone.norm_list.2.bias'])
     assert f'Kept {len(host)} tensors under their own names' in out
     for group in sorted({k.split('.')[0] for k in host}):

@@ -6,7 +6,7 @@ side in one run (CPU by default; CUDA as it is).
     python tools/analysis/benchmark_limits.py [--dtypes fp32 bf16]
         [--modes eager compiled] [--sizes 224 512] [--batch-size 16]
         [--dense-batch-size 2] [--train-batch-size 8] [--iters 10]
-        [--device cpu] [--csv FILE]
+        [--device cpu] [--csv FILE] [--ffn-variants]
 
 For each input size (224: classification settings; 512: dense settings,
 four output stages) and autocast dtype:
@@ -257,6 +257,11 @@ def main():
         help='batch of the 224x224 training step (dense: '
         '--dense-batch-size)')
     parser.add_argument('--no-train', action='store_true')
+    parser.add_argument(
+        '--ffn-variants',
+        action='store_true',
+        help='also SepViT-T with mmcv\'s plain FFN, and with it and '
+        'with_cp=True (what the GELU-recomputing FFN is measured against)')
     parser.add_argument('--csv', help='also write the rows to this CSV file')
     args = parser.parse_args()
     device = torch.device(args.device)
@@ -272,7 +277,8 @@ def main():
         torch.manual_seed(0)
         models = {
             name: build().to(device)
-            for name, build in comparison_backbones(dense).items()
+            for name, build in comparison_backbones(
+                dense, args.ffn_variants).items()
         }
         for model in models.values():
             model.eval()  # some mmpretrain backbones' train() returns None

@@ -28,12 +28,9 @@ import re
 from collections import Counter, OrderedDict
 from typing import Dict, List, Tuple
 
-import torch
-
 from mmsepvit.cli import run
-from mmsepvit.models import SepViT
-from mmsepvit.utils import (load_checkpoint_file, require_file,
-                            save_state_dict)
+from mmsepvit.utils import (checkpoint_state_dict, load_checkpoint_file,
+                            require_file, save_state_dict)
 
 # (pattern over the authors' backbone key, replacement in mmsepvit's)
 _RULES = [
@@ -56,20 +53,9 @@ _RULES = [
      r'stages.\1.blocks.\2.attn.proj.'),
     (r'^blocks\.(\d+)\.(\d+)\.win_tokens$',
      r'stages.\1.blocks.\2.attn.window_token'),
-    (r'^norm_list\.(\d+)\.', r'norm\1.'),
+    (r'^norm_list\.(\d+)\.', r'norm_after_stage.\1.'),
 ]
 BACKBONE = 'backbone.'
-
-
-def _state_dict(checkpoint: dict) -> Dict[str, torch.Tensor]:
-    """The state dict inside a checkpoint, without DDP's ``module.``."""
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    return OrderedDict(
-        (key[len('module.'):] if key.startswith('module.') else key, value)
-        for key, value in checkpoint.items())
 
 
 def _backbone_key(key: str, dense: bool) -> str:
@@ -105,7 +91,7 @@ def convert_sepvit(
         classification head), ``'kept'`` (necks and heads of a whole model,
         under their own names) and ``'dropped'``.
     """
-    source = _state_dict(checkpoint)
+    source = checkpoint_state_dict(checkpoint)
     whole_model = any(key.startswith(BACKBONE) for key in source)
     backbone_keys = [
         key for key in source if not whole_model or key.startswith(BACKBONE)
@@ -130,9 +116,6 @@ def convert_sepvit(
             value = value.reshape(-1, value.shape[-1])
         converted[new_key] = value
         report['converted'].append(key)
-    # The authors' dense code keeps its stage norms on the main path.
-    converted[BACKBONE + 'stage_norm_layout'] = torch.tensor(
-        SepViT.stage_norm_modes.index('main_path' if dense else 'outputs'))
     return converted, report
 
 

@@ -22,7 +22,7 @@ class StageScaleHook(Hook):
     (``stage_norms``) changes training from scratch (issue #22).
 
     For stage ``i`` (patch embedding, blocks, position encoding and its
-    stage norm ``norm{i}``), as ``train/stage{i}_...`` scalars of the
+    stage norm), as ``train/stage{i}_...`` scalars of the
     message hub, which the logger prints averaged over its window and the
     visualizer backends record:
 
@@ -74,9 +74,7 @@ class StageScaleHook(Hook):
         self._handles = []
 
     def _stage_parameters(self, i: int) -> List[torch.nn.Parameter]:
-        modules = [self._backbone.stages[i]]
-        if hasattr(self._backbone, f'norm{i}'):
-            modules.append(getattr(self._backbone, f'norm{i}'))
+        modules = [self._backbone.stages[i], self._backbone.stage_norm(i)]
         return [
             p for module in modules for p in module.parameters()
             if p.requires_grad

@@ -22,16 +22,8 @@ from ..utils import (ConditionalPositionEncoding, GELURecomputingFFN,
 
 class StageNormLayoutError(CheckpointMismatchError):
     """A checkpoint trained with its stage norms in another place than the
-    model's (``stage_norms``), whose weights would load without error and
-    compute something else."""
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_real(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    model's (``stage_norms``): its stages after the first learned from maps
+    of another scale."""
 
 
 class SepViTBlock(BaseModule):
@@ -244,16 +236,18 @@ class SepViT(BaseModule):
       grouped blocks and stage 4). With True every block has pointwise
       attention and runs it even over a single window.
     - **Stage norms** (``stage_norms``): with ``'main_path'`` every stage
-      ends with a LayerNorm ``norm{i}`` whose output is both returned and fed
-      to the next stage's patch embedding; all four exist whatever
-      ``out_indices`` returns. With ``'outputs'`` only the returned maps are
-      normalised, each by its own ``norm{i}``, and the next stage sees the
-      map before the norm; the ImageNet classifier returns stage 4 alone, and
-      ``norm3`` is the authors' final LayerNorm before pooling. The layout
-      is saved with the weights (the buffer ``stage_norm_layout``), and a
-      checkpoint of the other layout is refused when it loads
-      (:class:`StageNormLayoutError`), but for an ImageNet checkpoint
-      (``'outputs'``, ``norm3`` alone) loaded into the dense model.
+      ends with a LayerNorm ``norm_after_stage.{i}`` whose output is both
+      returned and fed to the next stage's patch embedding; all four exist
+      whatever ``out_indices`` returns. With ``'outputs'`` only the returned
+      maps are normalised, each by its own output norm ``norm{i}``, and the
+      next stage sees the map before the norm; the ImageNet classifier
+      returns stage 4 alone, and ``norm3`` is the authors' final LayerNorm
+      before pooling. A checkpoint of the other layout is refused when it
+      loads (:class:`StageNormLayoutError`), but for an ImageNet checkpoint
+      (``norm3`` alone), whose final norm becomes the dense model's
+      ``norm_after_stage.3``. Checkpoints of mmsepvit before version 2 of
+      this module (``norm{i}`` in both layouts, the layout in a
+      ``stage_norm_layout`` buffer) load as they did.
 
     Inputs of any size work: each block zero-pads its map on the right and
     bottom to whole windows and crops the result, as the authors' dense code
@@ -265,9 +259,9 @@ class SepViT(BaseModule):
     over it, as the authors load their checkpoints over their own init. So
     an ImageNet checkpoint loaded into the dense model leaves the authors'
     init where it has nothing: the pointwise attention of the blocks that
-    saw one window at 224, and ``norm0``-``norm2``. ``norm3`` takes the
-    ImageNet model's final LayerNorm, the trained norm of the same stage-4
-    tokens (the authors' dense code leaves its last stage norm at its init).
+    saw one window at 224, and the first three stage norms. The last takes
+    the ImageNet model's final LayerNorm, the trained norm of the same
+    stage-4 tokens (the authors' dense code leaves it at its init).
 
     Args:
         arch (str | dict): SepViT architecture. If a string, one of
@@ -299,8 +293,8 @@ class SepViT(BaseModule):
         out_indices (Sequence[int] | int): Stages whose maps are returned
             (negative indices count from the end). Defaults to -1.
         frozen_stages (int): Stages ``0..frozen_stages`` (with their patch
-            embeddings, position encodings and stage norms) are frozen;
-            -1 freezes nothing. Defaults to -1.
+            embeddings, position encodings and stage norms) are frozen:
+            eval mode and no gradients; -1 freezes nothing. Defaults to -1.
         norm_eval (bool): Put normalisation layers in eval mode during
             training, freezing the statistics of any BatchNorm. SepViT's own
             norms are LayerNorms, which have none. Defaults to False.
@@ -332,30 +326,18 @@ class SepViT(BaseModule):
         (1, 768, 4, 5)
     """
     arch_zoo = {
-        **dict.fromkeys(
-            ['l', 'lite'], {
-                'embed_dims': [32, 64, 128, 256],
-                'depths': [1, 2, 6, 2],
-                'num_heads': [1, 2, 4, 8]
-            }),
-        **dict.fromkeys(
-            ['t', 'tiny'], {
-                'embed_dims': [96, 192, 384, 768],
-                'depths': [1, 2, 6, 2],
-                'num_heads': [3, 6, 12, 24]
-            }),
-        **dict.fromkeys(
-            ['s', 'small'], {
-                'embed_dims': [96, 192, 384, 768],
-                'depths': [1, 2, 14, 2],
-                'num_heads': [3, 6, 12, 24]
-            }),
-        **dict.fromkeys(
-            ['b', 'base'], {
-                'embed_dims': [128, 256, 512, 1024],
-                'depths': [1, 2, 14, 2],
-                'num_heads': [4, 8, 16, 32]
-            }),
+        **dict.fromkeys(['l', 'lite'], dict(
+            embed_dims=[32, 64, 128, 256], depths=[1, 2, 6, 2],
+            num_heads=[1, 2, 4, 8])),
+        **dict.fromkeys(['t', 'tiny'], dict(
+            embed_dims=[96, 192, 384, 768], depths=[1, 2, 6, 2],
+            num_heads=[3, 6, 12, 24])),
+        **dict.fromkeys(['s', 'small'], dict(
+            embed_dims=[96, 192, 384, 768], depths=[1, 2, 14, 2],
+            num_heads=[3, 6, 12, 24])),
+        **dict.fromkeys(['b', 'base'], dict(
+            embed_dims=[128, 256, 512, 1024], depths=[1, 2, 14, 2],
+            num_heads=[4, 8, 16, 32])),
     }
     num_stages = 4
     # The overlapping patch embedding of each stage: the stem embeds the
@@ -370,9 +352,8 @@ class SepViT(BaseModule):
     group_window_size = 14
     grouped_stages = (1, 2)
     stage_norm_modes = ('main_path', 'outputs')
-    # Checkpoints without the layout record load as this model's layout
-    # (see _check_stage_norm_layout); the fit check does not ask for it.
-    filled_in_state_keys = ('stage_norm_layout', )
+    # 2: the main-path norms are norm_after_stage.{i} (see _upgrade_v1).
+    _version = 2
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -395,49 +376,30 @@ class SepViT(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
-        self.arch_settings = self._parse_arch(arch)
-        self.embed_dims: List[int] = self.arch_settings['embed_dims']
-        self.depths: List[int] = self.arch_settings['depths']
-        self.num_heads: List[int] = self.arch_settings['num_heads']
-        self.window_sizes = self._parse_window_sizes(window_sizes)
-        self.out_indices = self._parse_out_indices(out_indices)
-        if stage_norms not in self.stage_norm_modes:
-            raise ValueError(f'stage_norms must be one of '
-                             f'{self.stage_norm_modes}, got {stage_norms!r}.')
-        if not (_is_int(frozen_stages)
-                and -1 <= frozen_stages < self.num_stages):
-            raise ValueError(
-                f'frozen_stages must be an int from -1 (nothing frozen) to '
-                f'{self.num_stages - 1} (all stages frozen), got '
-                f'{frozen_stages!r}.')
-        for name, rate in (('drop_rate', drop_rate),
-                           ('attn_drop_rate', attn_drop_rate),
-                           ('drop_path_rate', drop_path_rate)):
-            if not (_is_real(rate) and 0 <= rate < 1):
-                raise ValueError(f'{name} must be a probability in [0, 1), '
-                                 f'got {rate!r}.')
-        if not (_is_real(mlp_ratio) and mlp_ratio > 0):
-            raise ValueError(f'mlp_ratio must be a number > 0, got '
-                             f'{mlp_ratio!r}.')
-        if not (_is_int(in_channels) and in_channels > 0):
-            raise ValueError(f'in_channels must be an int > 0, got '
-                             f'{in_channels!r}.')
-        img_size = to_2tuple(img_size)
-        if not (len(img_size) == 2
-                and all(_is_int(s) and s > 0 for s in img_size)):
-            raise ValueError(f'img_size must be an int > 0 or two of them '
-                             f'(H, W), got {img_size!r}.')
+        arch = self._check_arguments(arch, window_sizes, out_indices,
+                                     stage_norms, frozen_stages,
+                                     attn_drop_rate, drop_path_rate)
+        self.embed_dims: List[int] = arch['embed_dims']
+        self.depths: List[int] = arch['depths']
+        self.num_heads: List[int] = arch['num_heads']
+        self.window_sizes = [list(stage) for stage in window_sizes] \
+            if window_sizes else [[
+                self.group_window_size if
+                (i in self.grouped_stages and j % 2) else self.window_size
+                for j in range(depth)
+            ] for i, depth in enumerate(self.depths)]
+        self.out_indices = sorted(i % self.num_stages for i in (
+            [out_indices] if isinstance(out_indices, int) else out_indices))
         self.in_channels = in_channels
-        self.img_size = img_size
+        self.img_size = to_2tuple(img_size)
         self.window_token_mode = window_token
         self.stage_norms = stage_norms
         self.frozen_stages = frozen_stages
         self.norm_eval = norm_eval
 
-        total_depth = sum(self.depths)
         # On the CPU also when the model is built on the meta device.
         dpr = torch.linspace(
-            0, drop_path_rate, total_depth, device='cpu').tolist()
+            0, drop_path_rate, sum(self.depths), device='cpu').tolist()
         block_cfg = dict(
             mlp_ratio=mlp_ratio,
             attn_drop_rate=attn_drop_rate,
@@ -453,8 +415,7 @@ class SepViT(BaseModule):
             first = sum(self.depths[:i])
             self.stages.append(
                 SepViTStage(
-                    in_channels=in_channels if i == 0 else
-                    self.embed_dims[i - 1],
+                    in_channels=self.embed_dims[i - 1] if i else in_channels,
                     embed_dims=self.embed_dims[i],
                     num_heads=self.num_heads[i],
                     window_sizes=self.window_sizes[i],
@@ -467,17 +428,64 @@ class SepViT(BaseModule):
                     drop_rate=drop_rate,
                     block_cfg=block_cfg))
 
-        normed_stages = (
-            range(self.num_stages)
-            if stage_norms == 'main_path' else self.out_indices)
-        for i in normed_stages:
-            self.add_module(f'norm{i}',
-                            build_norm_layer(norm_cfg, self.embed_dims[i])[1])
-        # Saved with the weights: both layouts can have the same keys and
-        # shapes, so only this tells them apart when a checkpoint loads.
-        self.register_buffer(
-            'stage_norm_layout',
-            torch.tensor(self.stage_norm_modes.index(stage_norms)))
+        def norm(i):
+            return build_norm_layer(norm_cfg, self.embed_dims[i])[1]
+
+        if stage_norms == 'main_path':
+            self.norm_after_stage = ModuleList(
+                norm(i) for i in range(self.num_stages))
+        else:
+            for i in self.out_indices:
+                self.add_module(f'norm{i}', norm(i))
+
+    def _check_arguments(self, arch, window_sizes, out_indices, stage_norms,
+                         frozen_stages, *rates) -> dict:
+        """The arch settings; ValueError for the arguments users get wrong
+        (PyTorch and the attention check the others)."""
+        if isinstance(arch, str):
+            if arch.lower() not in self.arch_zoo:
+                raise ValueError(
+                    f'Unknown SepViT arch {arch!r}; choose one of '
+                    f'{sorted(set(self.arch_zoo))} or pass a dict with the '
+                    f"keys 'embed_dims', 'depths' and 'num_heads'.")
+            arch = self.arch_zoo[arch.lower()]
+        keys = ('embed_dims', 'depths', 'num_heads')
+        if not (isinstance(arch, dict) and all(
+                len(arch.get(k, ())) == self.num_stages for k in keys)):
+            raise ValueError(f'A custom SepViT arch is a dict of {keys}, '
+                             f'{self.num_stages} ints each; got {arch!r}.')
+        arch = {k: list(arch[k]) for k in keys}
+        if window_sizes is not None and [
+                len(stage) for stage in window_sizes] != arch['depths']:
+            raise ValueError(
+                f'window_sizes must hold one list of window sizes per stage, '
+                f'as long as its depth {arch["depths"]}; got '
+                f'{window_sizes!r}.')
+        indices = [out_indices] if isinstance(out_indices, int) \
+            else list(out_indices)
+        stages = [i % self.num_stages for i in indices]
+        if not indices or any(
+                type(i) is not int or not -4 <= i < 4 for i in indices):
+            raise ValueError(
+                f'out_indices must be stage indices 0..3 (or -4..-1 from the '
+                f'end), an int or a non-empty sequence; got {out_indices!r}.')
+        if len(set(stages)) < len(stages):
+            raise ValueError(
+                f'out_indices {tuple(indices)!r} names a stage twice; name '
+                f'each stage once, e.g. {tuple(sorted(set(stages)))!r}.')
+        if stage_norms not in self.stage_norm_modes:
+            raise ValueError(f'stage_norms must be one of '
+                             f'{self.stage_norm_modes}, got {stage_norms!r}.')
+        if type(frozen_stages) is not int or not -1 <= frozen_stages < 4:
+            raise ValueError(
+                f'frozen_stages must be an int from -1 (nothing frozen) to 3 '
+                f'(all stages frozen), got {frozen_stages!r}.')
+        # nn.Dropout checks drop_rate; the attention's dropout and mmcv's
+        # DropPath take any number (and give NaN at 1).
+        if not all(0 <= rate < 1 for rate in rates):
+            raise ValueError(f'attn_drop_rate and drop_path_rate must be in '
+                             f'[0, 1), got {rates}.')
+        return arch
 
     @property
     def accepts_any_size(self) -> bool:
@@ -485,130 +493,87 @@ class SepViT(BaseModule):
         window-token mode but ``'per_window'``."""
         return self.window_token_mode != 'per_window'
 
-    def _parse_arch(self, arch: Union[str, dict]) -> dict:
-        if isinstance(arch, str):
-            key = arch.lower()
-            if key not in self.arch_zoo:
-                raise ValueError(
-                    f'Unknown SepViT arch {arch!r}; choose one of '
-                    f'{sorted(set(self.arch_zoo))} or pass a dict with the '
-                    f"keys 'embed_dims', 'depths' and 'num_heads'.")
-            return self.arch_zoo[key]
-        if not isinstance(arch, dict):
-            raise TypeError(f'arch must be a str or a dict, got {arch!r}.')
-        essential_keys = ('embed_dims', 'depths', 'num_heads')
-        missing = [k for k in essential_keys if k not in arch]
-        if missing:
-            raise ValueError(f'A custom SepViT arch needs the keys '
-                             f'{list(essential_keys)}; {missing} missing.')
-        for key in essential_keys:
-            value = arch[key]
-            if (not isinstance(value, Sequence)
-                    or len(value) != self.num_stages
-                    or not all(_is_int(v) and v > 0 for v in value)):
-                raise ValueError(f'arch[{key!r}] must be {self.num_stages} '
-                                 f'positive ints, got {value!r}.')
-        for i, (dims, heads) in enumerate(
-                zip(arch['embed_dims'], arch['num_heads'])):
-            if dims % heads != 0:
-                raise ValueError(
-                    f'Stage {i}: embed_dims {dims} is not divisible by '
-                    f'num_heads {heads}; every stage needs whole heads.')
-        return {k: list(arch[k]) for k in essential_keys}
+    def stage_norm(self, i: int) -> Optional[nn.Module]:
+        """The LayerNorm over stage ``i``'s tokens: on the main path, or the
+        output norm of a returned stage; None for the others."""
+        if self.stage_norms == 'main_path':
+            return self.norm_after_stage[i]
+        return getattr(self, f'norm{i}', None)
 
-    def _parse_window_sizes(
-            self, window_sizes: Optional[Sequence[Sequence[int]]]
-    ) -> List[List[int]]:
-        if window_sizes is None:
-            return [[
-                self.group_window_size if
-                (i in self.grouped_stages and j % 2 == 1) else
-                self.window_size for j in range(depth)
-            ] for i, depth in enumerate(self.depths)]
-        valid = (
-            isinstance(window_sizes, Sequence)
-            and len(window_sizes) == self.num_stages and all(
-                isinstance(stage, Sequence) and len(stage) == depth
-                and all(_is_int(w) and w > 0 for w in stage)
-                for stage, depth in zip(window_sizes, self.depths)))
-        if not valid:
-            raise ValueError(
-                f'window_sizes must hold one list of positive ints per '
-                f'stage, as long as its depth {self.depths}; got '
-                f'{window_sizes!r}.')
-        return [list(stage) for stage in window_sizes]
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              *args, **kwargs):
+        self.revise_state_dict(state_dict, prefix,
+                               local_metadata.get('version'))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      *args, **kwargs)
 
-    def _parse_out_indices(
-            self, out_indices: Union[int, Sequence[int]]) -> List[int]:
-        if isinstance(out_indices, int):
-            out_indices = [out_indices]
-        if not (isinstance(out_indices, Sequence) and out_indices
-                and all(_is_int(i) for i in out_indices)):
-            raise TypeError(f'out_indices must be an int or a non-empty '
-                            f'sequence of ints, got {out_indices!r}.')
-        parsed = []
-        for index in out_indices:
-            if not -self.num_stages <= index < self.num_stages:
-                raise ValueError(
-                    f'out_indices entry {index} is out of range; valid '
-                    f'stage indices are 0..{self.num_stages - 1} (or '
-                    f'-{self.num_stages}..-1 from the end).')
-            stage = index % self.num_stages
-            if stage in parsed:
-                raise ValueError(
-                    f'out_indices {tuple(out_indices)!r} names stage {stage} '
-                    f'twice; name each stage once, e.g. '
-                    f'{tuple(sorted(set(parsed + [stage])))!r}.')
-            parsed.append(stage)
-        return sorted(parsed)
+    def revise_state_dict(self, state_dict: dict, prefix: str = '',
+                          version: Optional[int] = None) -> None:
+        """Rename and drop, in place, what this model reads differently in
+        a checkpoint; :class:`StageNormLayoutError` for one of the other
+        stage-norm layout. The load hook and the fit checks of
+        :mod:`mmsepvit.utils.safe_checkpoint` run it.
 
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # A SimMIM checkpoint's mask token only served pretraining
-        # (SimMIMSepViT): dropped, so that such a checkpoint loads strictly.
+        Args:
+            state_dict (dict): The weights, this module's under ``prefix``.
+            prefix (str): This module's prefix in ``state_dict``.
+            version (int, optional): The version of SepViT that saved them;
+                None where unknown (mmengine drops it when it strips a
+                prefix such as ``'backbone.'``: then the buffer of earlier
+                versions tells them apart).
+        """
+        layout = state_dict.pop(prefix + 'stage_norm_layout', None)
+        if layout is not None or (version or 2) < 2:
+            self._upgrade_v1(state_dict, prefix, layout)
+        main_path_norms = [f'{prefix}norm_after_stage.{i}.' for i in range(4)]
+        output_norms = [f'{prefix}norm{i}.' for i in range(4)]
+        keys = list(state_dict)
+        if self.stage_norms == 'main_path':
+            if any(k.startswith(tuple(output_norms[:3])) for k in keys):
+                self._refuse_layout('outputs')
+            # The authors' hand-off: the ImageNet model's final norm.
+            self._rename(state_dict, output_norms[3], main_path_norms[3])
+        else:
+            if any(k.startswith(tuple(main_path_norms)) for k in keys):
+                self._refuse_layout('main_path')
+            # Output norms of stages this model does not return (a
+            # distillation checkpoint learned from every stage).
+            for i in set(range(4)) - set(self.out_indices):
+                for key in keys:
+                    if key.startswith(output_norms[i]):
+                        del state_dict[key]
+        # A SimMIM checkpoint's mask token only served pretraining.
         if not hasattr(self, 'mask_token'):
             state_dict.pop(prefix + 'mask_token', None)
-        self._check_stage_norm_layout(state_dict, prefix)
-        # So are the output norms of stages this model does not return (a
-        # distillation checkpoint's, which learned from every stage).
-        if self.stage_norms == 'outputs':
-            for stage in set(range(self.num_stages)) - set(self.out_indices):
-                for name in ('weight', 'bias'):
-                    state_dict.pop(f'{prefix}norm{stage}.{name}', None)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def _check_stage_norm_layout(self, state_dict, prefix):
-        """Refuse weights trained with the stage norms elsewhere, but for
-        the authors' hand-off: an ImageNet checkpoint (``'outputs'``, the
-        final norm alone) into the dense model (``'main_path'``).
-
-        A checkpoint that does not record its layout (converted by an older
-        mmsepvit or written by hand) is taken as this model's. The model's
-        record stays its own layout whatever loads.
-        """
-        key = prefix + 'stage_norm_layout'
-        recorded = state_dict.get(key, self.stage_norm_layout)
-        state_dict[key] = self.stage_norm_layout.clone()
-        if not 0 <= int(recorded) < len(self.stage_norm_modes):
+    def _upgrade_v1(self, state_dict, prefix, layout):
+        """Checkpoints before version 2 name the main-path norms ``norm{i}``
+        too and record the layout in a buffer (without it: this model's)."""
+        if layout is not None and not 0 <= int(layout) < 2:
             raise StageNormLayoutError(
-                f'This checkpoint records stage_norm_layout={int(recorded)}; '
-                f'valid records are 0..{len(self.stage_norm_modes) - 1} for '
-                f'{self.stage_norm_modes}.')
-        theirs = self.stage_norm_modes[int(recorded)]
-        if theirs == self.stage_norms:
-            return
-        inner_norms = any(f'{prefix}norm{i}.weight' in state_dict
-                          for i in range(self.num_stages - 1))
-        if theirs == 'outputs' and not inner_norms:
-            return
+                f'This checkpoint records stage_norm_layout={int(layout)}; '
+                f'valid records are 0..1 for {self.stage_norm_modes}.')
+        theirs = self.stage_norms if layout is None \
+            else self.stage_norm_modes[int(layout)]
+        if theirs == 'main_path':
+            for i in range(self.num_stages):
+                self._rename(state_dict, f'{prefix}norm{i}.',
+                             f'{prefix}norm_after_stage.{i}.')
+
+    @staticmethod
+    def _rename(state_dict, old, new):
+        for key in [k for k in state_dict if k.startswith(old)]:
+            state_dict[new + key[len(old):]] = state_dict.pop(key)
+
+    def _refuse_layout(self, theirs):
         trained, given = ('normalised', 'raw') if theirs == 'main_path' \
             else ('raw', 'normalised')
         raise StageNormLayoutError(
             f'This checkpoint was trained with stage_norms={theirs!r} and '
-            f'the model has stage_norms={self.stage_norms!r}: its weights '
-            f'fit by name and shape, but the stages after the first were '
-            f'trained on {trained} maps and would get {given} ones. Set '
-            f'stage_norms={theirs!r} in the backbone\'s config to use these '
-            f'weights.')
+            f'the model has stage_norms={self.stage_norms!r}: the stages '
+            f'after the first were trained on {trained} maps and would get '
+            f'{given} ones. Set stage_norms={theirs!r} in the backbone\'s '
+            f'config to use these weights.')
 
     def init_weights(self):
         # The authors initialise every weight, then load a checkpoint over
@@ -648,36 +613,26 @@ class SepViT(BaseModule):
             raise ValueError(
                 f'SepViT expects images of shape (B, {self.in_channels}, H, '
                 f'W), got a tensor of shape {tuple(x.shape)}.')
-        main_path_norms = self.stage_norms == 'main_path'
         outs = []
         for i, stage in enumerate(self.stages):
-            x, hw_shape = stage(x, stem_filter if i == 0 else None)
-            if main_path_norms:
-                x = getattr(self, f'norm{i}')(x)
+            x, (h, w) = stage(x, stem_filter if i == 0 else None)
+            norm = self.stage_norm(i)
+            if self.stage_norms == 'main_path':
+                x = norm(x)
             if i in self.out_indices:
-                out = x if main_path_norms else getattr(self, f'norm{i}')(x)
-                outs.append(
-                    out.view(-1, *hw_shape,
-                             self.embed_dims[i]).permute(0, 3, 1,
-                                                         2).contiguous())
-            if i < self.num_stages - 1:
-                x = x.transpose(1, 2).reshape(-1, self.embed_dims[i],
-                                              *hw_shape)
+                out = x if self.stage_norms == 'main_path' else norm(x)
+                outs.append(out.unflatten(1, (h, w)).permute(0, 3, 1, 2)
+                            .contiguous())
+            x = x.transpose(1, 2).unflatten(2, (h, w))
         return tuple(outs)
-
-    def _freeze_stages(self):
-        for i in range(self.frozen_stages + 1):
-            modules = [self.stages[i]]
-            if hasattr(self, f'norm{i}'):
-                modules.append(getattr(self, f'norm{i}'))
-            for module in modules:
-                module.eval()
-                for param in module.parameters():
-                    param.requires_grad = False
 
     def train(self, mode: bool = True):
         super().train(mode)
-        self._freeze_stages()
+        for i in range(self.frozen_stages + 1):
+            for module in (self.stages[i], self.stage_norm(i)):
+                if module is not None:
+                    module.eval()
+                    module.requires_grad_(False)
         if mode and self.norm_eval:
             for m in self.modules():
                 if is_norm(m):
@@ -690,8 +645,8 @@ class SepViT(BaseModule):
 
         Layer 0 is the stem, block ``j`` of stage ``i`` is layer
         ``sum(depths[:i]) + j + 1``; a patch merging belongs to the last
-        block before it, a position encoding to the block before it and an
-        output norm to its stage's last block.
+        block before it, a position encoding to the block before it and a
+        stage norm to its stage's last block.
 
         Args:
             param_name (str): The name of the parameter.
@@ -706,14 +661,13 @@ class SepViT(BaseModule):
             # Heads and necks come after the backbone.
             return num_layers - 1, num_layers
         names = param_name[len(prefix):].split('.')
+        if names[0] == 'norm_after_stage':
+            return sum(self.depths[:int(names[1]) + 1]), num_layers
         if names[0].startswith('norm'):
             return sum(self.depths[:int(names[0][4:]) + 1]), num_layers
-        stage_id = int(names[1])
-        first = sum(self.depths[:stage_id])
+        first = sum(self.depths[:int(names[1])])
         if names[2] == 'patch_embed':
-            layer_depth = first
-        elif names[2] == 'pos_block':
-            layer_depth = first + 1
-        else:  # 'blocks'
-            layer_depth = first + int(names[3]) + 1
-        return layer_depth, num_layers
+            return first, num_layers
+        if names[2] == 'pos_block':
+            return first + 1, num_layers
+        return first + int(names[3]) + 1, num_layers  # 'blocks'
