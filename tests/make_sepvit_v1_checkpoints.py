@@ -1,5 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Write the fixtures ``tests/data/sepvit_v1_{main_path,outputs}.pth``:
+"""Write the fixtures ``tests/fixtures/sepvit_v1_{main_path,outputs}.pth``:
 checkpoints of a small SepViT in each stage-norm layout as mmsepvit wrote
 them before version 2 of the module (``norm{i}`` in both layouts and a
 ``stage_norm_layout`` buffer), with an input and the outputs it gave.
@@ -45,7 +45,7 @@ def main():
         torch.save(
             dict(state_dict=Whole(backbone).state_dict(), inputs=inputs,
                  outputs=outputs, stage_norms=layout),
-            Path(__file__).parent / 'data' / f'sepvit_v1_{layout}.pth')
+            Path(__file__).parent / 'fixtures' / f'sepvit_v1_{layout}.pth')
 
 
 if __name__ == '__main__':

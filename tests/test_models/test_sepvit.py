@@ -443,7 +443,7 @@ def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
                        imagenet.norm3.weight)
 
 
-V1_CHECKPOINTS = Path(__file__).parents[1] / 'data'
+V1_CHECKPOINTS = Path(__file__).parents[1] / 'fixtures'
 
 
 def _v1_checkpoint(layout):
