@@ -214,3 +214,30 @@ def test_backbone_benchmark_times_backends_side_by_side(tmp_path):
                 b1, p90, rate, latency_vs, rate_vs, vs_pytorch]
         assert written[key]['machine'] == describe_machine(
             torch.device('cpu'))
+
+
+def test_ffn_variants_differ_from_sepvit_t_only_in_the_mlp():
+    """--ffn-variants: the same SepViT-T with mmcv's plain FFN, and with it
+    and gradient checkpointing; same outputs and gradients, and the plain
+    FFN keeps more for the backward pass than the default."""
+    from mmsepvit.analysis.benchmark import ActivationMeter
+    builders = comparison_backbones(False, ffn_variants=True)
+    x = torch.rand(1, 3, 224, 224)
+    results = {}
+    for name in ('SepViT-T', 'SepViT-T FFN', 'SepViT-T cp'):
+        torch.manual_seed(0)
+        model = builders[name]().train()
+        blocks = [b for s in model.stages for b in s.blocks]
+        assert all(b.ffn.recompute_gelu == (name == 'SepViT-T')
+                   for b in blocks)
+        assert all(b.with_cp == (name == 'SepViT-T cp') for b in blocks)
+        with ActivationMeter(model) as meter:
+            out, = model(x)
+            out.pow(2).mean().backward()
+        results[name] = (out.detach(), model.stages[0].blocks[0].ffn
+                         .layers[0][0].weight.grad, meter.bytes)
+    default, plain, checkpointed = results.values()
+    for other in (plain, checkpointed):
+        torch.testing.assert_close(other[0], default[0])
+        torch.testing.assert_close(other[1], default[1])
+    assert checkpointed[2] < default[2] < plain[2]
