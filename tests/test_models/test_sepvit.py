@@ -529,3 +529,22 @@ def test_the_layout_is_checked_where_users_load_checkpoints(
         assert ("Error: This checkpoint was trained with "
                 "stage_norms='main_path'") in out and 'Traceback' not in out
         assert 'Iter(train)' not in out
+
+
+def test_the_fit_check_reads_a_checkpoint_as_the_model_loads_it():
+    """Per-window tokens of another input size are resampled on load, so the
+    strict fit check (load_from, --resume, tools/test.py) accepts them; a
+    model of another width is still refused with both shapes named."""
+    from mmsepvit.utils import CheckpointMismatchError, check_state_dict_fits
+    at_192 = SepViT(SMALL_ARCH, img_size=192, **IMAGENET_MODE)
+    at_224 = SepViT(SMALL_ARCH, img_size=224, **IMAGENET_MODE)
+    tokens = [k for k, v in at_192.state_dict().items()
+              if k.endswith('window_token')
+              and v.shape != at_224.state_dict()[k].shape]
+    assert tokens
+    check_state_dict_fits(at_224, at_192.state_dict(), 'A checkpoint at 192')
+    at_224.load_state_dict(at_192.state_dict())
+    wider = SepViT(dict(SMALL_ARCH, embed_dims=[16, 32, 64, 256]),
+                   img_size=224, **IMAGENET_MODE)
+    with pytest.raises(CheckpointMismatchError, match=r'\[128, .*\[256, '):
+        check_state_dict_fits(wider, at_224.state_dict(), 'A checkpoint')

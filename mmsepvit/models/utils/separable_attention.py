@@ -223,15 +223,19 @@ class SeparableSelfAttention(BaseModule):
         self.proj_drop = nn.Dropout(proj_drop)
 
     def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        # Per-window tokens learned at another input size (a SimMIM
-        # checkpoint at 192, an ImageNet one fine-tuned at 384) fit after
-        # resampling to this module's window grid.
+        self.revise_state_dict(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def revise_state_dict(self, state_dict: dict, prefix: str = '') -> None:
+        """Resample, in place, per-window tokens learned at another input
+        size (a SimMIM checkpoint at 192, an ImageNet one fine-tuned at 384)
+        to this module's window grid; see
+        :func:`mmsepvit.utils.safe_checkpoint.revised_state_dict`."""
         key = prefix + 'window_token'
         if (self.window_token_mode == 'per_window' and key in state_dict
                 and state_dict[key].dim() == 2):
             state_dict[key] = resample_window_tokens(state_dict[key],
                                                      self.grid)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: torch.Tensor,
                 hw_shape: Tuple[int, int]) -> torch.Tensor:
