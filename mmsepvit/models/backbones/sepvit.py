@@ -461,14 +461,16 @@ class SepViT(BaseModule):
                 f'window_sizes must hold one list of window sizes per stage, '
                 f'as long as its depth {arch["depths"]}; got '
                 f'{window_sizes!r}.')
+        n = self.num_stages
         indices = [out_indices] if isinstance(out_indices, int) \
             else list(out_indices)
-        stages = [i % self.num_stages for i in indices]
+        stages = [i % n for i in indices]
         if not indices or any(
-                type(i) is not int or not -4 <= i < 4 for i in indices):
+                type(i) is not int or not -n <= i < n for i in indices):
             raise ValueError(
-                f'out_indices must be stage indices 0..3 (or -4..-1 from the '
-                f'end), an int or a non-empty sequence; got {out_indices!r}.')
+                f'out_indices must be stage indices 0..{n - 1} (or -{n}..-1 '
+                f'from the end), an int or a non-empty sequence; got '
+                f'{out_indices!r}.')
         if len(set(stages)) < len(stages):
             raise ValueError(
                 f'out_indices {tuple(indices)!r} names a stage twice; name '
@@ -476,10 +478,10 @@ class SepViT(BaseModule):
         if stage_norms not in self.stage_norm_modes:
             raise ValueError(f'stage_norms must be one of '
                              f'{self.stage_norm_modes}, got {stage_norms!r}.')
-        if type(frozen_stages) is not int or not -1 <= frozen_stages < 4:
+        if type(frozen_stages) is not int or not -1 <= frozen_stages < n:
             raise ValueError(
-                f'frozen_stages must be an int from -1 (nothing frozen) to 3 '
-                f'(all stages frozen), got {frozen_stages!r}.')
+                f'frozen_stages must be an int from -1 (nothing frozen) to '
+                f'{n - 1} (all stages frozen), got {frozen_stages!r}.')
         # nn.Dropout checks drop_rate; the attention's dropout and mmcv's
         # DropPath take any number (and give NaN at 1).
         if not all(0 <= rate < 1 for rate in rates):
@@ -525,20 +527,21 @@ class SepViT(BaseModule):
         layout = state_dict.pop(prefix + 'stage_norm_layout', None)
         if layout is not None or (version or 2) < 2:
             self._upgrade_v1(state_dict, prefix, layout)
-        main_path_norms = [f'{prefix}norm_after_stage.{i}.' for i in range(4)]
-        output_norms = [f'{prefix}norm{i}.' for i in range(4)]
+        stages = range(self.num_stages)
+        main_path_norms = [f'{prefix}norm_after_stage.{i}.' for i in stages]
+        output_norms = [f'{prefix}norm{i}.' for i in stages]
         keys = list(state_dict)
         if self.stage_norms == 'main_path':
-            if any(k.startswith(tuple(output_norms[:3])) for k in keys):
+            if any(k.startswith(tuple(output_norms[:-1])) for k in keys):
                 self._refuse_layout('outputs')
             # The authors' hand-off: the ImageNet model's final norm.
-            self._rename(state_dict, output_norms[3], main_path_norms[3])
+            self._rename(state_dict, output_norms[-1], main_path_norms[-1])
         else:
             if any(k.startswith(tuple(main_path_norms)) for k in keys):
                 self._refuse_layout('main_path')
             # Output norms of stages this model does not return (a
             # distillation checkpoint learned from every stage).
-            for i in set(range(4)) - set(self.out_indices):
+            for i in set(stages) - set(self.out_indices):
                 for key in keys:
                     if key.startswith(output_norms[i]):
                         del state_dict[key]
