@@ -25,18 +25,22 @@ def probe(requires_grad=True):
     return torch.zeros(1, 1, 2, 4, requires_grad=requires_grad)
 
 
-def test_the_products_run_for_cpu_training_in_low_precision_only():
+def test_the_products_run_on_cpu_in_low_precision_only():
     q = probe()
     assert attention_path(q, q, q) == 'fused'  # float32 training
+    with torch.no_grad():
+        assert attention_path(q, q, q) == 'fused'  # float32 inference
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert attention_path(q, q, q) == 'products'
-        with torch.no_grad():
-            assert attention_path(q, q, q) == 'fused'  # inference
+        with torch.inference_mode():
+            assert attention_path(q, q, q) == 'products'
         frozen = probe(requires_grad=False)
-        assert attention_path(frozen, frozen, frozen) == 'fused'
+        assert attention_path(frozen, frozen, frozen) == 'products'
+    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=False):
+        assert attention_path(q, q, q) == 'fused'
     low = probe().bfloat16()
     assert attention_path(low, low, low) == 'products'  # a bf16 model
-    half = probe().half()
+    half = probe(requires_grad=False).half()
     assert attention_path(half, half, half) == 'products'
 
 
@@ -115,7 +119,8 @@ def test_bf16_training_on_the_products_is_close_to_fp32(mode, monkeypatch):
     assert relative_error(fused_grads, grads) < 2 * AUTOCAST_TOLERANCE
 
 
-@pytest.mark.parametrize('setting', ['eval', 'train', 'train_bf16'])
+@pytest.mark.parametrize('setting',
+                         ['eval', 'eval_bf16', 'train', 'train_bf16'])
 @pytest.mark.parametrize('mode', ['imagenet', 'dense'])
 def test_an_empty_batch_gives_empty_maps(mode, setting):
     """What a detector's empty RoI stage or a filtered batch hands on."""
@@ -123,14 +128,15 @@ def test_an_empty_batch_gives_empty_maps(mode, setting):
     model = SepViT(arch=SMALL_ARCH, **(IMAGENET if mode == 'imagenet' else
                                        DENSE))
     model.init_weights()
-    model.train(setting != 'eval')
-    x = torch.randn(0, 3, 64, 64, requires_grad=setting != 'eval')
-    with torch.set_grad_enabled(setting != 'eval'), torch.autocast(
-            'cpu', dtype=torch.bfloat16, enabled=setting == 'train_bf16'):
+    training = setting.startswith('train')
+    model.train(training)
+    x = torch.randn(0, 3, 64, 64, requires_grad=training)
+    with torch.set_grad_enabled(training), torch.autocast(
+            'cpu', dtype=torch.bfloat16, enabled=setting.endswith('bf16')):
         outputs = model(x)
     assert [tuple(out.shape) for out in outputs] == [
         (0, 16, 16, 16), (0, 32, 8, 8), (0, 64, 4, 4), (0, 128, 2, 2)
     ]
-    if setting != 'eval':
+    if training:
         sum(out.float().sum() for out in outputs).backward()
         assert x.grad.shape == x.shape

@@ -131,8 +131,7 @@ def test_benchmark_prints_each_backbone_against_its_limit(tmp_path):
     rows = {line.split()[0]: line.split()[2:] for line in training}
     ceiling = float(
         re.search(r'same rounds: ([\d.]+) GMAC/s', ceiling_line)[1])
-    # fp32 training runs the fused attention (bf16: tested in
-    # test_attention_paths).
+    # fp32 runs the fused attention (bf16: tested in test_attention_paths).
     assert attention_line.strip() == '(SepViT attention: fused)'
     assert set(rows) == set(comparison_backbones(False))
     for name, (rate, vs, matmul, gmacs, share, limit, limit_vs, memory,
@@ -164,8 +163,9 @@ def test_benchmark_prints_each_backbone_against_its_limit(tmp_path):
                 'of_square', 'limit_img_per_s', 'limit_vs_swin',
                 'activation_mib', 'activation_vs_swin'
             )] == rows[row['backbone']]
-            assert row['attention'] == (
-                'fused' if row['backbone'] == 'SepViT-T' else '')
+        assert row['attention'] == (
+            'fused' if row['backbone'] == 'SepViT-T' else '')
+    assert out.count('(SepViT attention: fused)') == 2
 
 
 @pytest.mark.slow

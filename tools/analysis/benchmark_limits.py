@@ -24,9 +24,11 @@ four output stages) and autocast dtype:
   the img/s the step would reach if all its products ran at the square
   product's rate and nothing else took time (``vs``: that bound against
   Swin-T's measured step); the activation memory (bytes autograd keeps for
-  the backward pass; also the peak allocated on CUDA); which computation
-  SepViT's attention ran (``fused`` or ``products``, see
-  ``mmsepvit.models.utils.separable_attention.attention``).
+  the backward pass; also the peak allocated on CUDA).
+
+Each block ends with the computation SepViT's attention ran (``fused`` or
+``products``, see ``mmsepvit.models.utils.separable_attention.attention``);
+the CSV has it in SepViT-T's rows.
 
 Every row also gives its ratio to Swin-T in the same settings. Compiled
 rows use ``torch.compile`` (Inductor); its compile time is printed. On a
@@ -144,6 +146,7 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
         calls, infer, batch, dtype, args, with_ceiling=True)
     square_rate = pop_ceiling_rate(seconds)
     rate = {name: batch_size / s for name, s in seconds.items()}
+    attention = sepvit_attention_path(device, dtype)
     for name, model in models.items():
         products, _ = products_columns(
             partial(infer, model, batch, dtype), seconds[name], square_rate,
@@ -160,17 +163,19 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
             img_per_s=f'{rate[name]:.2f}',
             img_per_s_vs_swin=vs_baseline(rate, name),
             **products,
-            square_gmac_per_s=f'{square_rate / 1e9:.1f}')
+            square_gmac_per_s=f'{square_rate / 1e9:.1f}',
+            attention=attention if name == 'SepViT-T' else '')
         print(f'{name:<13}{dtype_name:<6}{mode:<10}{row["b1_ms"]:>9}'
               f'{row["b1_vs_swin"]:>8}{row["img_per_s"]:>10}'
               f'{row["img_per_s_vs_swin"]:>8}{products_text(products)}')
         records.append(row)
     print_ceiling(square_rate)
+    print(f'  (SepViT attention: {attention})')
 
 
-def training_attention_path(device, dtype):
-    """The computation SepViT's attention runs in a training step."""
-    probe = torch.zeros(1, 1, 1, 1, device=device, requires_grad=True)
+def sepvit_attention_path(device, dtype):
+    """The computation SepViT's attention runs in ``dtype`` on ``device``."""
+    probe = torch.zeros(1, 1, 1, 1, device=device)
     with autocast(device, dtype):
         return attention_path(probe, probe, probe)
 
@@ -195,7 +200,7 @@ def training_rows(models, size, batch_size, dtype_name, args, records):
         if device.type == 'cuda':
             peak[name] = (torch.cuda.max_memory_allocated(device) -
                           before) / 2**20
-    attention = training_attention_path(device, dtype)
+    attention = sepvit_attention_path(device, dtype)
     for name, model in models.items():
         products, seconds_at_ceiling = products_columns(
             partial(train_step, model, batch, dtype), seconds[name],

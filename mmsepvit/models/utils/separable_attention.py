@@ -69,12 +69,15 @@ def attention(q: torch.Tensor,
     runs.
 
     PyTorch's fused kernel (``scaled_dot_product_attention``) everywhere
-    except one setting: on CPU in bfloat16 or float16 with gradients, its
-    backward costs several times the float32 one (one SepViT-T training
-    step at 224², batch 8, bf16 autocast on a CPU with AMX: 335 of 823 ms
-    against 60 ms in float32), so there the attention is two batched
-    products around a float32 softmax, as in Swin and Twins.
-    ``benchmark_limits.py`` prints which one its training rows ran.
+    except on CPU in bfloat16 or float16, where two batched products around
+    a softmax in that precision (as in Swin and Twins) are faster in both
+    passes: the fused kernel's low-precision CPU backward costs several
+    times its float32 one (one SepViT-T training step at 224², batch 8,
+    bf16 autocast on a CPU with AMX: 335 of 823 ms against 60 ms in
+    float32), and its forward runs below the products' rate at SepViT's
+    sequence lengths. The softmax keeps its float accumulation inside; only
+    its output is rounded. ``benchmark_limits.py`` prints which computation
+    its rows ran.
 
     Args:
         q (Tensor): Queries ``(..., Lq, d)``.
@@ -87,8 +90,7 @@ def attention(q: torch.Tensor,
     """
     if attention_path(q, k, v) == 'fused':
         return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p)
-    weights = (q * q.size(-1)**-0.5) @ k.transpose(-2, -1)
-    weights = weights.softmax(-1, dtype=torch.float32).to(v.dtype)
+    weights = ((q * q.size(-1)**-0.5) @ k.transpose(-2, -1)).softmax(-1)
     if dropout_p:
         weights = F.dropout(weights, dropout_p)
     return weights @ v
@@ -98,13 +100,12 @@ def attention_path(q: torch.Tensor, k: torch.Tensor,
                    v: torch.Tensor) -> str:
     """Which computation :func:`attention` runs for these inputs:
     ``'fused'`` or ``'products'``."""
+    if q.device.type != 'cpu':
+        return 'fused'
     dtype = (torch.get_autocast_dtype('cpu')
              if torch.is_autocast_enabled('cpu') else q.dtype)
-    if (q.device.type == 'cpu' and dtype in (torch.bfloat16, torch.float16)
-            and torch.is_grad_enabled()
-            and (q.requires_grad or k.requires_grad or v.requires_grad)):
-        return 'products'
-    return 'fused'
+    return 'products' if dtype in (torch.bfloat16,
+                                   torch.float16) else 'fused'
 
 
 class SeparableSelfAttention(BaseModule):
