@@ -74,6 +74,19 @@ def test_the_products_equal_the_fused_kernel(values, monkeypatch):
         torch.testing.assert_close(grad, fused_grad, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize('length', [50, 197], ids=['window', 'grouped'])
+def test_the_low_precision_softmax_rounds_the_float_one_once(length):
+    """The products' softmax runs in bf16 on bf16 scores: it accumulates in
+    float inside, so its output is float32's rounded once (within one bf16
+    step, 2**-7), whatever the sequence length."""
+    torch.manual_seed(0)
+    scores = (torch.randn(64, length) * 5).bfloat16()
+    low = scores.softmax(-1)
+    assert low.dtype == torch.bfloat16
+    torch.testing.assert_close(
+        low.float(), scores.float().softmax(-1), rtol=2**-7, atol=0)
+
+
 @pytest.mark.parametrize('mode', ['imagenet', 'dense'])
 def test_bf16_training_on_the_products_is_close_to_fp32(mode, monkeypatch):
     """A bf16 training step (the products) against float32 (the fused
