@@ -75,8 +75,10 @@ def attention(q: torch.Tensor,
     times its float32 one (one SepViT-T training step at 224², batch 8,
     bf16 autocast on a CPU with AMX: 335 of 823 ms against 60 ms in
     float32), and its forward runs below the products' rate at SepViT's
-    sequence lengths. The softmax keeps its float accumulation inside; only
-    its output is rounded. ``benchmark_limits.py`` prints which computation
+    sequence lengths (measured on CPUs with bf16 units; without them, where
+    bf16 runs at about half fp32's speed anyway, the two are level). The
+    softmax keeps its float accumulation inside; only its output is
+    rounded. ``benchmark_limits.py`` prints which computation
     its rows ran.
 
     Args:
