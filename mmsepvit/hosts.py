@@ -30,8 +30,9 @@ class HostToolbox:
         scope (str): Its registry scope, the configs' ``default_scope``.
         package (str): Its distribution name on PyPI.
         config_folder (str): Our configs for it, under ``configs/``.
-        pretraining_folders (tuple[str]): Our pretraining configs for it
-            (self-supervised, distillation), under ``configs/``.
+        more_folders (tuple[str]): Our other configs for it, under
+            ``configs/``: pretraining, distillation (a folder may hold
+            configs of several toolboxes).
         task (str): The model-index task of those configs.
         more_tasks (tuple[str]): Other model-index tasks their results
             report (mask AP: instance segmentation).
@@ -83,13 +84,13 @@ class HostToolbox:
     tta_meta_keys: Tuple[str, ...] = ()
     inferencer_kwargs: dict = field(default_factory=dict)
     num_classes_keys: Tuple[str, ...] = ()
-    pretraining_folders: Tuple[str, ...] = ()
+    more_folders: Tuple[str, ...] = ()
     more_tasks: Tuple[str, ...] = ()
 
     @property
     def config_folders(self) -> Tuple[str, ...]:
         """Its folders under ``configs/``, the task's first."""
-        return (self.config_folder, ) + self.pretraining_folders
+        return (self.config_folder, ) + self.more_folders
 
     def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
         inferencer_class = resolve(self.inferencer)
@@ -134,7 +135,7 @@ HOSTS = {
             show_dir_key='default_hooks.visualization.out_dir',
             default_tta_model=dict(type='AverageClsScoreTTA'),
             num_classes_keys=('head.num_classes', ),
-            pretraining_folders=('selfsup', 'distill')),
+            more_folders=('selfsup', 'distill')),
         HostToolbox(
             scope='mmseg',
             package='mmsegmentation',
@@ -153,7 +154,8 @@ HOSTS = {
             export_shape=(512, 512),
             show_flag='draw',
             show_dir_key='visualizer.save_dir',
-            num_classes_keys=('decode_head.num_classes', )),
+            num_classes_keys=('decode_head.num_classes', ),
+            more_folders=('distill', )),
         HostToolbox(
             scope='mmdet',
             package='mmdet',
@@ -184,7 +186,8 @@ HOSTS = {
                     max_per_img=100)),
             tta_meta_keys=('flip', 'flip_direction'),
             num_classes_keys=('bbox_head.num_classes',
-                              'roi_head.bbox_head.num_classes')),
+                              'roi_head.bbox_head.num_classes'),
+            more_folders=('distill', )),
     )
 }
 

@@ -38,7 +38,9 @@ def get_model_complexity(cfg: Config,
 
     Classification models are counted whole; segmentation and detection
     models count the backbone and neck, whose cost depends only on the
-    input size (heads' cost depends on the image's content).
+    input size (heads' cost depends on the image's content). A task
+    distiller counts as its student (the frozen teacher is not part of the
+    model it trains).
 
     Args:
         cfg (Config): The config; its pretrained weights are not loaded.
@@ -48,6 +50,7 @@ def get_model_complexity(cfg: Config,
     """
     host = host_of(cfg.get('default_scope'))
     cfg = copy.deepcopy(cfg)  # Config.copy is shallow: keep the caller's
+    cfg.model = cfg.model.get('student', cfg.model)
     cfg.model.backbone.init_cfg = None  # counting needs no weights
     model = revert_sync_batchnorm(build_model(cfg)).eval()
     shape = tuple(shape or host.flops_shape or model.backbone.img_size)

@@ -1,9 +1,12 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .backbones import SepViT, SimMIMSepViT, StageNormLayoutError
-from .distillers import FeatureDistiller
+from .distillers import FeatureDistiller, TaskDistiller
+from .losses import (ChannelWiseDivergence, PearsonFeatureDistance,
+                     PixelWiseDivergence)
 from .necks import SimMIMConvDecoder
 
 __all__ = [
-    'FeatureDistiller', 'SepViT', 'SimMIMConvDecoder', 'SimMIMSepViT',
-    'StageNormLayoutError'
+    'ChannelWiseDivergence', 'FeatureDistiller', 'PearsonFeatureDistance',
+    'PixelWiseDivergence', 'SepViT', 'SimMIMConvDecoder', 'SimMIMSepViT',
+    'StageNormLayoutError', 'TaskDistiller'
 ]

@@ -21,10 +21,11 @@ CONFIGS = sorted(
     if '_base_' not in p.parts)
 
 
-# Convnets the small-data comparisons measure SepViT against.
+# Convnets the small-data comparisons measure SepViT against, and teachers.
 PEERS = {
     'configs/seg/fpn_mobilenet_v2_stanford_background.py',
-    'configs/seg/fpn_efficientnet_lite0_stanford_background.py'
+    'configs/seg/fpn_efficientnet_lite0_stanford_background.py',
+    'configs/det/mask_rcnn_efficientnet_lite0_demo_shapes.py'
 }
 
 
@@ -37,20 +38,28 @@ def test_every_host_toolbox_has_configs():
 
 
 def _tiny_model_cfg(cfg, tmp_path):
+    """The config's model without pretrained weights, at 64x64; a
+    distiller's teacher with its own initial weights."""
     model = cfg.model
-    model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
-    model.backbone.init_cfg = None  # no ImageNet checkpoint in tests
-    if 'teacher' in model:  # a distiller: its teacher's own initial weights
+    if 'student' not in model:
+        model.setdefault('data_preprocessor', cfg.get('data_preprocessor'))
+    # The task model to shrink: a task distiller's student.
+    task_model = model.get('student', model)
+    task_model.backbone.init_cfg = None  # no ImageNet checkpoint in tests
+    if cfg.default_scope == 'mmpretrain':
+        task_model.backbone.img_size = 64
+    if cfg.default_scope == 'mmseg':
+        task_model.data_preprocessor.size = (64, 64)
+    if 'teacher' in model:
+        if isinstance(model.teacher, str):  # a config file: its model
+            teacher_cfg = Config.fromfile(model.teacher)
+            model.teacher = _tiny_model_cfg(teacher_cfg, tmp_path)
         teacher = MODELS.build(model.teacher)
         prefix = model.get('teacher_prefix', '')
         model.teacher_checkpoint = str(tmp_path / 'teacher.pth')
         torch.save({prefix + k: v
                     for k, v in teacher.state_dict().items()},
                    model.teacher_checkpoint)
-    if cfg.default_scope == 'mmpretrain':
-        model.backbone.img_size = 64
-    if cfg.default_scope == 'mmseg':
-        model.data_preprocessor.size = (64, 64)
     return model
 
 
@@ -112,29 +121,36 @@ def test_config_trains_and_predicts_one_step(config, tmp_path):
     host = HOSTS[cfg.default_scope]
     folder = Path(config).parts[1]
     assert folder in host.config_folders
-    assert cfg.model.backbone.type in (
-        'mmsepvit.SepViT', 'mmsepvit.SimMIMSepViT') or config in PEERS
+    backbone = cfg.model.get('student', cfg.model).backbone
+    assert backbone.type in ('mmsepvit.SepViT',
+                             'mmsepvit.SimMIMSepViT') or config in PEERS
     init_default_scope(cfg.default_scope)
     model_cfg = _tiny_model_cfg(cfg, tmp_path)
+    # Pretraining (mmpretrain's scope outside cls/) predicts nothing; task
+    # distillation trains and predicts as its student.
+    pretraining = cfg.default_scope == 'mmpretrain' and (folder !=
+                                                         host.config_folder)
     model = revert_sync_batchnorm(MODELS.build(model_cfg))
     model.init_weights()
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
 
-    if folder in host.pretraining_folders:
+    if pretraining:
         batch = _selfsup_batch(model_cfg)
     else:
         make_batch = dict(
-            cls=_cls_batch, seg=_seg_batch, det=_det_batch)[folder]
-        batch = make_batch(host.num_classes(model_cfg))
-    if model_cfg.backbone.get('arch') not in ('small', 'base', 's', 'b'):
+            cls=_cls_batch, seg=_seg_batch,
+            det=_det_batch)[host.config_folder]
+        batch = make_batch(host.num_classes(model_cfg.get('student',
+                                                          model_cfg)))
+    if backbone.get('arch') not in ('small', 'base', 's', 'b'):
         torch.manual_seed(0)
         model.train()
         losses = model.train_step(batch, optim_wrapper)
         assert losses and all(torch.isfinite(v) for v in losses.values())
 
     model.eval()
-    if folder in host.pretraining_folders:
-        return  # pretraining predicts nothing
+    if pretraining:
+        return
     with torch.no_grad():
         predictions = model.test_step(batch)
     assert len(predictions) == 2

@@ -148,6 +148,32 @@ def test_killed_and_resumed_seg_run_equals_an_uninterrupted_one(
                         'iter_8.pth')
 
 
+TASK_DISTILLATION = """_base_ = [{student!r}]
+model = dict(
+    _delete_=True,
+    type='mmsepvit.TaskDistiller',
+    student=_base_.model,
+    teacher={student!r},
+    teacher_checkpoint={teacher!r},
+    distill_loss=dict(type='mmsepvit.ChannelWiseDivergence'))
+"""
+
+
+def test_killed_and_resumed_task_distillation_equals_an_uninterrupted_one(
+        seg_checkpoint, shapes_workspace, tmp_path):
+    """The seg demo distilled from a seg demo checkpoint (the teacher, in no
+    checkpoint of the run, is loaded again on resuming:
+    test_task_distillation.py)."""
+    config = tmp_path / 'task_distillation.py'
+    config.write_text(
+        TASK_DISTILLATION.format(
+            student=SEG_DEMO, teacher=str(seg_checkpoint)))
+    run = [o.replace('model.', 'model.student.', 1) for o in SEG_RUN]
+    command = [TRAIN, config, '--cfg-options', *run, *NO_WORKERS]
+    _killed_and_resumed(command, shapes_workspace, tmp_path, 'iter_4.pth',
+                        'iter_8.pth')
+
+
 # The epoch-based demos' loaders: in the main process, in workers that
 # restart every epoch, and in persistent workers (the configs' default).
 LOADERS = {

@@ -4,10 +4,9 @@ from typing import Dict, List, Optional, Sequence
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from mmengine.model import BaseModel
 
 from mmsepvit.registry import MODELS
-from mmsepvit.utils import load_checkpoint_into
+from .frozen_teacher import FrozenTeacherDistiller
 
 # The size of the blank image both networks see once, when the distiller is
 # built, to learn their maps' channels, unless the student has its own.
@@ -22,7 +21,7 @@ def whiten(features: torch.Tensor) -> torch.Tensor:
 
 
 @MODELS.register_module()
-class FeatureDistiller(BaseModel):
+class FeatureDistiller(FrozenTeacherDistiller):
     """Feature distillation of a frozen, pretrained teacher into a backbone,
     on images without labels.
 
@@ -37,13 +36,9 @@ class FeatureDistiller(BaseModel):
     target's scale is then the same in every stage and for every teacher).
     One loss per map, ``loss_stage{i}``, each of weight ``loss_weight``.
 
-    The teacher is built from its config, its weights loaded by
-    :meth:`init_weights` from ``teacher_checkpoint`` (safely, as every
-    checkpoint in mmsepvit), and it is kept out of the module tree: it is no
-    parameter of the optimizer, no key of the state dict (the Runner's
-    checkpoints hold the student ``backbone.*`` and the ``projections.*``
-    only), and no module for DDP to wrap. It runs in eval mode under
-    ``torch.no_grad`` and follows the model across devices and dtypes.
+    The teacher is frozen and kept out of the module tree and the
+    checkpoint (:class:`FrozenTeacherDistiller`): the Runner's checkpoints
+    hold the student ``backbone.*`` and the ``projections.*`` only.
 
     The checkpoint initialises the backbone of any config with the same
     backbone settings: ``init_cfg=dict(type='Pretrained',
@@ -88,46 +83,19 @@ class FeatureDistiller(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None):
         super().__init__(
-            data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+            teacher_checkpoint=teacher_checkpoint,
+            teacher_prefix=teacher_prefix,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
         self.backbone = MODELS.build(backbone)
-        teacher = MODELS.build(teacher)
-        teacher.requires_grad_(False)
-        teacher.eval()  # (some backbones' train() returns None)
-        self.teacher_checkpoint = teacher_checkpoint
-        self.teacher_prefix = teacher_prefix
-        # Outside the module tree (see the class docstring): nn.Module's
-        # __setattr__ would register it.
-        object.__setattr__(self, 'teacher', teacher)
+        self.attach_teacher(teacher, teacher_mean, teacher_std)
         self.loss_weight = loss_weight
         self.beta = beta
-
-        mean, std = self.data_preprocessor.mean, self.data_preprocessor.std
-        teacher_mean = mean if teacher_mean is None else torch.tensor(
-            teacher_mean, dtype=mean.dtype).view_as(mean)
-        teacher_std = std if teacher_std is None else torch.tensor(
-            teacher_std, dtype=std.dtype).view_as(std)
-        # Student input x = (pixels - mean) / std; the teacher's is
-        # (pixels - teacher_mean) / teacher_std = x * scale + shift.
-        self.register_buffer(
-            'teacher_scale', std / teacher_std, persistent=False)
-        self.register_buffer(
-            'teacher_shift', (mean - teacher_mean) / teacher_std,
-            persistent=False)
 
         student_channels, teacher_channels = self._probe_channels()
         self.projections = nn.ModuleList(
             nn.Conv2d(s, t, 1)
             for s, t in zip(student_channels, teacher_channels))
-
-    def init_weights(self):
-        """Initialise the student and the projections, load the teacher."""
-        super().init_weights()
-        load_checkpoint_into(
-            self.teacher,
-            self.teacher_checkpoint,
-            prefix=self.teacher_prefix,
-            allow_unused=True,
-            what='teacher checkpoint')
 
     def _probe_channels(self):
         """Channels of the student's and the teacher's maps."""
@@ -147,10 +115,6 @@ class FeatureDistiller(BaseModel):
                 f'of out_indices.')
         return ([m.size(1) for m in student_maps],
                 [m.size(1) for m in teacher_maps])
-
-    def _apply(self, fn, *args, **kwargs):
-        self.teacher._apply(fn, *args, **kwargs)
-        return super()._apply(fn, *args, **kwargs)
 
     def forward(self,
                 inputs: torch.Tensor,
@@ -174,8 +138,7 @@ class FeatureDistiller(BaseModel):
     def teacher_maps(self, inputs: torch.Tensor) -> List[torch.Tensor]:
         """The teacher's whitened maps of the (student-normalised) inputs."""
         with torch.no_grad():
-            maps = self.teacher(inputs * self.teacher_scale +
-                                self.teacher_shift)
+            maps = self.teacher(self.teacher_inputs(inputs))
             return [whiten(m.float()) for m in maps]
 
     def loss(self, inputs: torch.Tensor) -> Dict[str, torch.Tensor]:
