@@ -1,8 +1,6 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-import copy
 import itertools
 import math
-from pathlib import Path
 
 import pytest
 import torch
@@ -441,63 +439,6 @@ def test_a_checkpoint_of_the_other_stage_norm_layout_is_refused():
     main_path.load_state_dict(imagenet.state_dict(), strict=False)
     assert torch.equal(main_path.norm_after_stage[3].weight,
                        imagenet.norm3.weight)
-
-
-V1_CHECKPOINTS = Path(__file__).parents[1] / 'fixtures'
-
-
-def _v1_checkpoint(layout):
-    from mmsepvit.utils import load_checkpoint_file
-    return load_checkpoint_file(
-        str(V1_CHECKPOINTS / f'sepvit_v1_{layout}.pth'))
-
-
-def _v1_model(layout, **kwargs):
-    from make_sepvit_v1_checkpoints import ARCH
-    return SepViT(
-        ARCH,
-        stage_norms=layout,
-        out_indices=(0, 1, 2, 3),
-        drop_path_rate=0.,
-        **kwargs).eval()
-
-
-@pytest.mark.parametrize('layout', ['main_path', 'outputs'])
-def test_checkpoints_of_earlier_versions_compute_what_they_computed(layout):
-    """Checkpoints written by mmsepvit before version 2 of SepViT
-    (tests/make_sepvit_v1_checkpoints.py): strictly through the whole model
-    (its version recorded), through a Pretrained init with a prefix
-    (mmengine drops the version there) and without their layout record
-    (version 1 alone says how to read them). The outputs are those the old
-    code gave; the other layout refuses."""
-    from make_sepvit_v1_checkpoints import Whole
-    from mmsepvit.models import StageNormLayoutError
-    checkpoint = _v1_checkpoint(layout)
-    path = str(V1_CHECKPOINTS / f'sepvit_v1_{layout}.pth')
-    whole = Whole(_v1_model(layout))
-    whole.load_state_dict(checkpoint['state_dict'])
-    pretrained = _v1_model(
-        layout,
-        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
-    pretrained.init_weights()
-    # Written before the buffer: version 1, this model's layout.
-    unrecorded = copy.copy(checkpoint['state_dict'])  # with its _metadata
-    del unrecorded['backbone.stage_norm_layout']
-    assert unrecorded._metadata['backbone']['version'] == 1
-    older = Whole(_v1_model(layout))
-    older.load_state_dict(unrecorded)
-    for model in (whole.backbone, pretrained, older.backbone):
-        with torch.no_grad():
-            outs = model(checkpoint['inputs'])
-        for out, expected in zip(outs, checkpoint['outputs']):
-            torch.testing.assert_close(out, expected, rtol=0, atol=1e-6)
-    other, = {'main_path', 'outputs'} - {layout}
-    with pytest.raises(StageNormLayoutError, match=f"'{layout}'"):
-        Whole(_v1_model(other)).load_state_dict(checkpoint['state_dict'])
-    with pytest.raises(StageNormLayoutError, match='valid records are 0..1'):
-        Whole(_v1_model(layout)).load_state_dict(
-            dict(checkpoint['state_dict'],
-                 **{'backbone.stage_norm_layout': torch.tensor(7)}))
 
 
 @pytest.mark.slow

@@ -18,7 +18,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
 from mmsepvit.apis import build_model
-from mmsepvit.utils import ConfigMismatchError
+from mmsepvit.utils import ConfigMismatchError, MissingInputError
 
 SEG_TASK_DISTILL = str(REPO / 'configs' / 'distill' /
                        'td_fpn_efficientnet_lite0_sepvit_lite_'
@@ -174,6 +174,10 @@ def test_a_teacher_that_does_not_fit_is_refused_naming_both(tmp_path):
     assert '\n' not in message
     assert ("at 128x128 its decode logits have shapes [[1, 7, 32, 32]] and "
             "the student's [[1, 5, 32, 32]]") in message
+    with pytest.raises(MissingInputError,
+                       match='teacher config .*none.py does not exist'):
+        task_distiller(
+            tmp_path / 'unused.pth', teacher=str(tmp_path / 'none.py'))
 
 
 @pytest.mark.slow

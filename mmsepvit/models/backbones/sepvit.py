@@ -245,9 +245,7 @@ class SepViT(BaseModule):
       before pooling. A checkpoint of the other layout is refused when it
       loads (:class:`StageNormLayoutError`), but for an ImageNet checkpoint
       (``norm3`` alone), whose final norm becomes the dense model's
-      ``norm_after_stage.3``. Checkpoints of mmsepvit before version 2 of
-      this module (``norm{i}`` in both layouts, the layout in a
-      ``stage_norm_layout`` buffer) load as they did.
+      ``norm_after_stage.3``.
 
     Inputs of any size work: each block zero-pads its map on the right and
     bottom to whole windows and crops the result, as the authors' dense code
@@ -352,8 +350,6 @@ class SepViT(BaseModule):
     group_window_size = 14
     grouped_stages = (1, 2)
     stage_norm_modes = ('main_path', 'outputs')
-    # 2: the main-path norms are norm_after_stage.{i} (see _upgrade_v1).
-    _version = 2
 
     def __init__(self,
                  arch: Union[str, dict] = 'tiny',
@@ -502,15 +498,11 @@ class SepViT(BaseModule):
             return self.norm_after_stage[i]
         return getattr(self, f'norm{i}', None)
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
-                              *args, **kwargs):
-        self.revise_state_dict(state_dict, prefix,
-                               local_metadata.get('version'))
-        super()._load_from_state_dict(state_dict, prefix, local_metadata,
-                                      *args, **kwargs)
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        self.revise_state_dict(state_dict, prefix)
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def revise_state_dict(self, state_dict: dict, prefix: str = '',
-                          version: Optional[int] = None) -> None:
+    def revise_state_dict(self, state_dict: dict, prefix: str = '') -> None:
         """Rename and drop, in place, what this model reads differently in
         a checkpoint; :class:`StageNormLayoutError` for one of the other
         stage-norm layout. The load hook and the fit checks of
@@ -519,14 +511,7 @@ class SepViT(BaseModule):
         Args:
             state_dict (dict): The weights, this module's under ``prefix``.
             prefix (str): This module's prefix in ``state_dict``.
-            version (int, optional): The version of SepViT that saved them;
-                None where unknown (mmengine drops it when it strips a
-                prefix such as ``'backbone.'``: then the buffer of earlier
-                versions tells them apart).
         """
-        layout = state_dict.pop(prefix + 'stage_norm_layout', None)
-        if layout is not None or (version or 2) < 2:
-            self._upgrade_v1(state_dict, prefix, layout)
         stages = range(self.num_stages)
         main_path_norms = [f'{prefix}norm_after_stage.{i}.' for i in stages]
         output_norms = [f'{prefix}norm{i}.' for i in stages]
@@ -548,20 +533,6 @@ class SepViT(BaseModule):
         # A SimMIM checkpoint's mask token only served pretraining.
         if not hasattr(self, 'mask_token'):
             state_dict.pop(prefix + 'mask_token', None)
-
-    def _upgrade_v1(self, state_dict, prefix, layout):
-        """Checkpoints before version 2 name the main-path norms ``norm{i}``
-        too and record the layout in a buffer (without it: this model's)."""
-        if layout is not None and not 0 <= int(layout) < 2:
-            raise StageNormLayoutError(
-                f'This checkpoint records stage_norm_layout={int(layout)}; '
-                f'valid records are 0..1 for {self.stage_norm_modes}.')
-        theirs = self.stage_norms if layout is None \
-            else self.stage_norm_modes[int(layout)]
-        if theirs == 'main_path':
-            for i in range(self.num_stages):
-                self._rename(state_dict, f'{prefix}norm{i}.',
-                             f'{prefix}norm_after_stage.{i}.')
 
     @staticmethod
     def _rename(state_dict, old, new):

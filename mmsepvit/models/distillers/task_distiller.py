@@ -6,7 +6,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from mmsepvit.registry import MODELS
-from mmsepvit.utils import ConfigMismatchError
+from mmsepvit.utils import ConfigMismatchError, require_file
 from .frozen_teacher import FrozenTeacherDistiller
 
 # What is distilled, by the task model: the student's module whose output it
@@ -113,6 +113,7 @@ class TaskDistiller(FrozenTeacherDistiller):
     def _teacher_config(teacher: Union[dict, str]) -> Tuple[dict, str]:
         if isinstance(teacher, dict):
             return teacher, None
+        require_file(teacher, 'teacher config')
         cfg = Config.fromfile(teacher)
         return cfg.model, cfg.get('default_scope')
 
