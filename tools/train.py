@@ -42,9 +42,20 @@ def parse_args():
     return parser.parse_args()
 
 
+# Every run stops at its first non-finite loss and never saves non-finite
+# weights; a learning rate changed for --resume takes effect.
+DEFAULT_HOOKS = ('mmsepvit.NonFiniteLossHook',
+                 'mmsepvit.ResumeLearningRateHook')
+
+
 def build_config(args) -> Config:
     cfg = load_runner_config(args)
     apply_precision_args(cfg, args, training=True)
+    hooks = list(cfg.get('custom_hooks') or [])
+    present = [hook.get('type') for hook in hooks]
+    cfg.custom_hooks = hooks + [
+        dict(type=hook) for hook in DEFAULT_HOOKS if hook not in present
+    ]
     if args.auto_scale_lr:
         if 'auto_scale_lr' not in cfg:
             raise OptionError('--auto-scale-lr needs auto_scale_lr='

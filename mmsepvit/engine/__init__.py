@@ -1,12 +1,16 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .hooks import (InvalidLabelError, ResumableCheckpointHook,
+from .hooks import (InvalidLabelError, NonFiniteLossHook,
+                    NonFiniteTrainingError, ResumableCheckpointHook,
+                    ResumeLearningRateHook,
                     SegLabelCheckHook, StageScaleHook,
                     find_resumable_checkpoint)
 from .optimizers import (AutocastOptimWrapper,
                          LayerDecayOptimWrapperConstructor)
 
 __all__ = [
-    'AutocastOptimWrapper', 'InvalidLabelError',
+    'AutocastOptimWrapper', 'InvalidLabelError', 'NonFiniteLossHook',
+    'NonFiniteTrainingError',
     'LayerDecayOptimWrapperConstructor', 'ResumableCheckpointHook',
+    'ResumeLearningRateHook',
     'SegLabelCheckHook', 'StageScaleHook', 'find_resumable_checkpoint'
 ]

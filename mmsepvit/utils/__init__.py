@@ -4,8 +4,9 @@ from .complexity import flop_analyzer, sdpa_flop_jit
 from .errors import (ConfigMismatchError, MissingInputError,
                      UnusableInputError, UserError, require_file)
 from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
-                              DamagedCheckpointError, UnsafeCheckpointError,
-                              check_state_dict_fits, checkpoint_state_dict,
+                              DamagedCheckpointError, NonFiniteCheckpointError,
+                              UnsafeCheckpointError, check_state_dict_fits,
+                              checkpoint_state_dict, first_non_finite,
                               load_checkpoint_file, load_checkpoint_into,
                               register_safe_loader, save_state_dict,
                               verify_checkpoint_file)
@@ -16,7 +17,8 @@ __all__ = [
     'ConfigMismatchError', 'MissingInputError', 'UnusableInputError',
     'require_file',
     'CheckpointFileError', 'CheckpointMismatchError', 'DamagedCheckpointError',
-    'UnsafeCheckpointError', 'check_state_dict_fits', 'checkpoint_state_dict',
+    'NonFiniteCheckpointError', 'UnsafeCheckpointError',
+    'check_state_dict_fits', 'checkpoint_state_dict', 'first_non_finite',
     'load_checkpoint_file', 'load_checkpoint_into', 'register_safe_loader',
     'save_state_dict',
     'verify_checkpoint_file'

@@ -20,8 +20,8 @@ import pickle
 import logging
 import re
 import zipfile
-from typing import (Any, Callable, Iterable, List, Mapping, Sequence, Tuple,
-                    Union)
+from typing import (Any, Callable, Iterable, List, Mapping, Optional,
+                    Sequence, Tuple, Union)
 
 import numpy as np
 import numpy.core.multiarray as multiarray
@@ -47,6 +47,10 @@ class UnsafeCheckpointError(CheckpointFileError):
 
 class DamagedCheckpointError(CheckpointFileError):
     """The file is empty, truncated or fails its checksums."""
+
+
+class NonFiniteCheckpointError(CheckpointFileError):
+    """The file's weights hold NaN or infinite values."""
 
 
 class CheckpointMismatchError(UserError, RuntimeError):
@@ -158,19 +162,43 @@ def load_checkpoint_file(filename: str,
         DamagedCheckpointError: The file is empty or fails its checksums.
         UnsafeCheckpointError: The file names objects outside the allowlist
             and is not listed in ``MMSEPVIT_TRUSTED_CHECKPOINTS``.
+        NonFiniteCheckpointError: A weight holds NaN or infinite values
+            (the weights of a run that diverged would give a plausible
+            metric of garbage).
     """
     verify_checkpoint_file(filename)
     if osp.realpath(filename) in trusted_checkpoints():
-        return torch.load(
+        checkpoint = torch.load(
             filename, map_location=map_location, weights_only=False)
-    allowed = [*runner_checkpoint_globals(), *extra_safe_globals]
-    try:
-        with torch.serialization.safe_globals(allowed):
-            return torch.load(
-                filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise UnsafeCheckpointError(
-            _refusal(filename, allowed, error)) from None
+    else:
+        allowed = [*runner_checkpoint_globals(), *extra_safe_globals]
+        try:
+            with torch.serialization.safe_globals(allowed):
+                checkpoint = torch.load(
+                    filename, map_location=map_location, weights_only=True)
+        except pickle.UnpicklingError as error:
+            raise UnsafeCheckpointError(
+                _refusal(filename, allowed, error)) from None
+    if isinstance(checkpoint, Mapping):
+        weights = checkpoint_state_dict(checkpoint)
+        key = first_non_finite(weights)
+        if key is not None:
+            raise NonFiniteCheckpointError(
+                f'Refusing to load checkpoint {filename}: its weights are '
+                f'not finite (first: {key}, which holds NaN or infinite '
+                f'values). It comes from a run that diverged; use an earlier '
+                f'checkpoint of that run.')
+    return checkpoint
+
+
+def first_non_finite(state_dict: Mapping[str, Any]) -> Optional[str]:
+    """The key of the first floating-point tensor of ``state_dict`` that
+    holds a NaN or an infinity; None if there is none."""
+    for key, value in state_dict.items():
+        if (isinstance(value, torch.Tensor) and value.is_floating_point()
+                and not torch.isfinite(value).all()):
+            return key
+    return None
 
 
 def _refusal(filename: str, allowed: Iterable[Any],

@@ -73,6 +73,8 @@ def _killed_and_resumed(command, cwd, tmp_path, saved, last, **env):
     assert code == 0, out[-3000:]
     assert f'Resuming from {cut / saved}' in out
     assert _differing_tensors(full / last, cut / last) == []
+    # tools/train.py's hooks for every config family (test_non_finite.py).
+    assert 'NonFiniteLossHook' in out and 'ResumeLearningRateHook' in out
     return out
 
 

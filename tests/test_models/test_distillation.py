@@ -176,7 +176,7 @@ def test_the_checkpoint_hands_off_to_seg_det_and_cls(teacher_checkpoint,
                                             'training'),
                          TEACHER_CHECKPOINT=str(teacher_checkpoint))
     assert code == 0, out[-3000:]
-    assert 'loss_stage3' in out
+    assert 'loss_stage3' in out and 'NonFiniteLossHook' in out
     saved = torch.load(work_dir / 'iter_2.pth', weights_only=False)
     keys = saved['state_dict'].keys()
     assert {k.split('.')[0] for k in keys} == {'backbone', 'projections'}
