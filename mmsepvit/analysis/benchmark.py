@@ -5,7 +5,6 @@ model) and the activations a training step keeps for its backward pass."""
 import csv
 import os
 import os.path as osp
-import platform
 import statistics
 import time
 from functools import partial
@@ -14,6 +13,8 @@ from typing import Callable, Dict, List, Sequence, Tuple
 import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
+
+from mmsepvit.utils.cpu_features import cpu_flags, cpu_name
 
 aten = torch.ops.aten
 
@@ -77,22 +78,13 @@ def describe_machine(device: torch.device) -> str:
     units (AMX)."""
     if device.type == 'cuda':
         return torch.cuda.get_device_name(device)
+    flags = cpu_flags()
     features = ', '.join(
-        f'{name}: {"yes" if present() else "no"}'
-        for name, present in (('AVX-512 BF16',
-                               torch.cpu._is_avx512_bf16_supported),
-                              ('AMX', torch.cpu._is_amx_tile_supported)))
-    return (f'{_processor_name()}, {torch.get_num_threads()} threads '
+        f'{name}: {"yes" if flag in flags else "no"}'
+        for name, flag in (('AVX-512 BF16', 'avx512_bf16'), ('AMX',
+                                                             'amx_bf16')))
+    return (f'{cpu_name()}, {torch.get_num_threads()} threads '
             f'({features})')
-
-
-def _processor_name() -> str:
-    if osp.exists('/proc/cpuinfo'):
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def synchronize(device: torch.device) -> None:

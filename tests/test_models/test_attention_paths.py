@@ -25,7 +25,20 @@ def probe(requires_grad=True):
     return torch.zeros(1, 1, 2, 4, requires_grad=requires_grad)
 
 
-def test_the_products_run_on_cpu_in_low_precision_only():
+@pytest.fixture(params=['amx', 'no_amx'])
+def cpu_kind(request, monkeypatch):
+    """Both kinds of CPU, whichever this one is: with AMX bf16 tiles and
+    without."""
+    has_amx = request.param == 'amx'
+    monkeypatch.setattr(separable_attention, 'cpu_has_amx_bf16',
+                        lambda: has_amx)
+    return has_amx
+
+
+def test_the_products_run_on_cpu_in_low_precision_only(cpu_kind):
+    """Products where a low-precision backward follows; in low-precision
+    inference only without AMX."""
+    inference = 'fused' if cpu_kind else 'products'
     q = probe()
     assert attention_path(q, q, q) == 'fused'  # float32 training
     with torch.no_grad():
@@ -33,15 +46,29 @@ def test_the_products_run_on_cpu_in_low_precision_only():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         assert attention_path(q, q, q) == 'products'
         with torch.inference_mode():
-            assert attention_path(q, q, q) == 'products'
-        frozen = probe(requires_grad=False)
-        assert attention_path(frozen, frozen, frozen) == 'products'
+            assert attention_path(q, q, q) == inference
+        with torch.no_grad():
+            assert attention_path(q, q, q) == inference
+        frozen = probe(requires_grad=False)  # no backward through it
+        assert attention_path(frozen, frozen, frozen) == inference
     with torch.autocast('cpu', dtype=torch.bfloat16, enabled=False):
         assert attention_path(q, q, q) == 'fused'
     low = probe().bfloat16()
     assert attention_path(low, low, low) == 'products'  # a bf16 model
+    with torch.no_grad():
+        assert attention_path(low, low, low) == inference
     half = probe(requires_grad=False).half()
-    assert attention_path(half, half, half) == 'products'
+    assert attention_path(half, half, half) == 'products'  # AMX: bf16 only
+
+
+def test_the_capability_is_read_from_the_cpu_flags(monkeypatch):
+    from mmsepvit.utils import cpu_features
+    monkeypatch.setattr(cpu_features, 'cpu_flags',
+                        lambda: frozenset({'avx512f', 'amx_bf16'}))
+    assert cpu_features.cpu_has_amx_bf16()
+    monkeypatch.setattr(cpu_features, 'cpu_flags',
+                        lambda: frozenset({'avx512f', 'avx512_bf16'}))
+    assert not cpu_features.cpu_has_amx_bf16()
 
 
 @pytest.mark.cuda
@@ -132,11 +159,38 @@ def test_bf16_training_on_the_products_is_close_to_fp32(mode, monkeypatch):
     assert relative_error(fused_grads, grads) < 2 * AUTOCAST_TOLERANCE
 
 
+@pytest.mark.parametrize('mode', ['imagenet', 'dense'])
+def test_bf16_inference_on_either_path_is_close_to_fp32(
+        mode, cpu_kind, monkeypatch):
+    """bf16 inference takes the fused kernel on a CPU with AMX and the
+    products on one without; each is within bf16's tolerance of float32."""
+    torch.manual_seed(0)
+    model = SepViT(
+        arch=SMALL_ARCH, **(IMAGENET if mode == 'imagenet' else DENSE))
+    model.init_weights()
+    model.eval()
+    x = torch.randn(2, 3, 64, 64)
+    paths = []
+    monkeypatch.setattr(
+        separable_attention, 'attention_path',
+        lambda *args, original=attention_path: paths.append(
+            original(*args)) or paths[-1])
+    with torch.no_grad():
+        references = model(x)
+        paths.clear()
+        with torch.autocast('cpu', dtype=torch.bfloat16):
+            outputs = model(x)
+    assert set(paths) == {'fused' if cpu_kind else 'products'}
+    assert relative_error([o.float() for o in outputs],
+                          references) < AUTOCAST_TOLERANCE
+
+
 @pytest.mark.parametrize('setting',
                          ['eval', 'eval_bf16', 'train', 'train_bf16'])
 @pytest.mark.parametrize('mode', ['imagenet', 'dense'])
-def test_an_empty_batch_gives_empty_maps(mode, setting):
-    """What a detector's empty RoI stage or a filtered batch hands on."""
+def test_an_empty_batch_gives_empty_maps(mode, setting, cpu_kind):
+    """What a detector's empty RoI stage or a filtered batch hands on, on
+    every path."""
     torch.manual_seed(0)
     model = SepViT(arch=SMALL_ARCH, **(IMAGENET if mode == 'imagenet' else
                                        DENSE))
@@ -153,3 +207,14 @@ def test_an_empty_batch_gives_empty_maps(mode, setting):
     if training:
         sum(out.float().sum() for out in outputs).backward()
         assert x.grad.shape == x.shape
+
+
+def test_the_choice_compiles_into_one_graph():
+    """torch.compile takes the CPU capability as a constant (it cannot
+    trace the read of /proc/cpuinfo): bf16 inference is one graph."""
+    torch._dynamo.reset()
+    model = SepViT(arch=SMALL_ARCH, **DENSE).eval()
+    compiled = torch.compile(model, fullgraph=True, backend='eager')
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        outputs = compiled(torch.randn(1, 3, 64, 64))
+    assert [out.shape[1] for out in outputs] == [16, 32, 64, 128]

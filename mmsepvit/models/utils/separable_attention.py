@@ -8,6 +8,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 
+from mmsepvit.utils.cpu_features import cpu_has_amx_bf16
+
 WINDOW_TOKEN_MODES = ('zeros', 'shared', 'per_window')
 
 
@@ -66,20 +68,17 @@ def attention(q: torch.Tensor,
               dropout_p: float = 0.) -> torch.Tensor:
     """``softmax(q k^T / sqrt(d)) v`` over the last two dimensions, ``d`` the
     size of ``q``'s last one, by the computation that is faster where it
-    runs.
+    runs (:func:`attention_path` picks it).
 
     PyTorch's fused kernel (``scaled_dot_product_attention``) everywhere
-    except on CPU in bfloat16 or float16, where two batched products around
-    a softmax in that precision (as in Swin and Twins) are faster in both
-    passes: the fused kernel's low-precision CPU backward costs several
-    times its float32 one (one SepViT-T training step at 224², batch 8,
-    bf16 autocast on a CPU with AMX: 335 of 823 ms against 60 ms in
-    float32), and its forward runs below the products' rate at SepViT's
-    sequence lengths (measured on CPUs with bf16 units; without them, where
-    bf16 runs at about half fp32's speed anyway, the two are level). The
-    softmax keeps its float accumulation inside; only its output is
-    rounded. ``benchmark_limits.py`` prints which computation
-    its rows ran.
+    but on CPU in bfloat16 or float16, where two batched products around a
+    softmax in that precision (as in Swin and Twins) are faster: always
+    when a backward pass follows (the fused kernel's low-precision CPU
+    backward costs several times its float32 one), and in inference unless
+    the CPU has AMX bf16 tiles, where the fused kernel's bf16 forward is the
+    faster one (docs/benchmarks.md). The softmax keeps its float
+    accumulation inside; only its output is rounded.
+    ``benchmark_limits.py`` prints which computation its rows ran.
 
     Args:
         q (Tensor): Queries ``(..., Lq, d)``.
@@ -106,8 +105,13 @@ def attention_path(q: torch.Tensor, k: torch.Tensor,
         return 'fused'
     dtype = (torch.get_autocast_dtype('cpu')
              if torch.is_autocast_enabled('cpu') else q.dtype)
-    return 'products' if dtype in (torch.bfloat16,
-                                   torch.float16) else 'fused'
+    if dtype not in (torch.bfloat16, torch.float16):
+        return 'fused'
+    backward = torch.is_grad_enabled() and any(t.requires_grad
+                                               for t in (q, k, v))
+    if (not backward and dtype == torch.bfloat16 and cpu_has_amx_bf16()):
+        return 'fused'
+    return 'products'
 
 
 class SeparableSelfAttention(BaseModule):
