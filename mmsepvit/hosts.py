@@ -51,6 +51,8 @@ class HostToolbox:
             ``tools/test.py --out`` appends to dump the predictions.
         prediction_field (str): The data samples' field that holds the
             prediction.
+        primary_metric (str): The metric its evaluators report that task
+            comparisons use.
         export_graphs (tuple): ``('module:ModelClass', graph kind)`` pairs:
             which ONNX graph (``mmsepvit.deployment``) exports which models.
         export_shape (tuple[int, int], optional): Default ONNX export input
@@ -76,6 +78,7 @@ class HostToolbox:
     draw: str
     results_dump: str
     prediction_field: str
+    primary_metric: str
     export_graphs: Tuple[Tuple[str, str], ...]
     export_shape: Optional[Tuple[int, int]]
     show_flag: str
@@ -128,6 +131,7 @@ HOSTS = {
             draw='mmsepvit.apis.inference:draw_cls',
             results_dump='mmengine.evaluator:DumpResults',
             prediction_field='pred_score',
+            primary_metric='accuracy/top1',
             export_graphs=(('mmpretrain.models:ImageClassifier',
                             'classifier'), ),
             export_shape=None,
@@ -150,6 +154,7 @@ HOSTS = {
             draw='mmsepvit.apis.inference:draw_seg',
             results_dump='mmengine.evaluator:DumpResults',
             prediction_field='pred_sem_seg',
+            primary_metric='mIoU',
             export_graphs=(('mmseg.models:BaseSegmentor', 'segmentor'), ),
             export_shape=(512, 512),
             show_flag='draw',
@@ -172,6 +177,7 @@ HOSTS = {
             draw='mmsepvit.apis.inference:draw_det',
             results_dump='mmdet.evaluation:DumpDetResults',
             prediction_field='pred_instances',
+            primary_metric='coco/bbox_mAP',
             export_graphs=(('mmdet.models:SingleStageDetector',
                             'single_stage_detector'),
                            ('mmdet.models:TwoStageDetector',
