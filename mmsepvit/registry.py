@@ -3,8 +3,9 @@
 
 Configs of any host toolbox name ``type='mmsepvit.SepViT'`` (or
 ``'mmsepvit.ResumableCheckpointHook'``, ...): mmengine imports this module
-for the scope and ``mmsepvit.models`` (``mmsepvit.engine``) from
-``locations`` the first time such a name is looked up. The host toolboxes'
+for the scope and ``mmsepvit.models`` (``mmsepvit.engine``,
+``mmsepvit.datasets``) from ``locations`` the first time such a name is
+looked up. The host toolboxes'
 own registries never hold mmsepvit's classes.
 """
 from mmengine.config.utils import MODULE2PACKAGE
@@ -13,6 +14,7 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import \
     OPTIM_WRAPPER_CONSTRUCTORS as MMENGINE_OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.registry import OPTIM_WRAPPERS as MMENGINE_OPTIM_WRAPPERS
+from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 from mmengine.registry import Registry
 
 
@@ -29,6 +31,7 @@ OPTIM_WRAPPER_CONSTRUCTORS = _registry('optimizer wrapper constructor',
                                        'mmsepvit.engine')
 OPTIM_WRAPPERS = _registry('optim_wrapper', MMENGINE_OPTIM_WRAPPERS,
                            'mmsepvit.engine')
+TRANSFORMS = _registry('transform', MMENGINE_TRANSFORMS, 'mmsepvit.datasets')
 
 
 def register_config_package() -> None:

@@ -14,7 +14,7 @@
 _base_ = '../selfsup/simmim_sepvit_lite_small_data.py'
 
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    _base_.train_pipeline[0],  # large photos decoded reduced
     dict(
         type='RandomResizedCrop',
         scale=_base_.input_size,

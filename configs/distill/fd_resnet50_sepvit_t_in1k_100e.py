@@ -15,10 +15,11 @@
 _base_ = './fd_efficientnet_lite0_sepvit_t_small_data.py'
 
 input_size = 224
+# 224x224 crops: large photos keep a shorter side of at least 316 pixels.
 train_pipeline = [
-    dict(step, scale=input_size)
-    if step['type'] == 'RandomResizedCrop' else step
-    for step in _base_.train_pipeline
+    dict(_base_.train_pipeline[0], min_side=316),
+    dict(_base_.train_pipeline[1], scale=input_size),
+    *_base_.train_pipeline[2:]
 ]
 train_dataloader = dict(
     batch_size=256,

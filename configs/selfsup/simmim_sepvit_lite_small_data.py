@@ -24,8 +24,11 @@ mask_generator = dict(
     mask_patch_size=32,
     model_patch_size=4,
     mask_ratio=0.6)
+# Large photos are decoded at 1/2 to 1/8 of their size (JPEG's own scaling),
+# their shorter side at least 270 pixels: every crop of the 67 % of the area
+# (aspect ratio 3/4 to 4/3) still has 191 or more, for a 192x192 input.
 train_pipeline = [
-    dict(type='LoadImageFromFile'),
+    dict(type='mmsepvit.LoadReducedImageFromFile', min_side=270),
     dict(
         type='RandomResizedCrop',
         scale=input_size,

@@ -1,0 +1,4 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+from .transforms import LoadReducedImageFromFile
+
+__all__ = ['LoadReducedImageFromFile']

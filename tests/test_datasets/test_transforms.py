@@ -1,0 +1,59 @@
+# Copyright (c) mmsepvit contributors. All rights reserved.
+"""LoadReducedImageFromFile: a large JPEG decoded at the largest reduction
+that keeps the shorter side, close to the full decode resized; small images
+exactly as LoadImageFromFile decodes them; through a config's pipeline."""
+import cv2
+import numpy as np
+import pytest
+from mmcv.transforms import LoadImageFromFile
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+
+from mmsepvit.datasets import LoadReducedImageFromFile
+
+
+def photo(path, width, height):
+    """A smooth colour image with some edges, saved as a JPEG."""
+    y, x = np.mgrid[0:height, 0:width]
+    image = np.stack([
+        127 + 100 * np.sin(x / 37.0), 127 + 100 * np.cos(y / 23.0),
+        (x + y) % 256
+    ], axis=-1).astype(np.uint8)
+    cv2.imwrite(str(path), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    return str(path)
+
+
+@pytest.mark.parametrize('size,min_side,factor', [
+    ((1920, 1080), 272, 2),
+    ((1920, 1080), 135, 8),
+    ((1920, 1080), 200, 4),
+    ((320, 240), 136, 1),
+])
+def test_a_large_photo_is_decoded_reduced(tmp_path, size, min_side, factor):
+    path = photo(tmp_path / 'photo.jpg', *size)
+    loaded = LoadReducedImageFromFile(min_side)(dict(img_path=path))
+    full = LoadImageFromFile()(dict(img_path=path))['img']
+    height, width = size[1] // factor, size[0] // factor
+    assert loaded['img'].shape == (height, width, 3)
+    assert loaded['img_shape'] == loaded['ori_shape'] == (height, width)
+    assert min(height, width) >= min_side
+    if factor == 1:
+        assert np.array_equal(loaded['img'], full)
+    else:  # the DCT's scaling: an area downsampling, up to JPEG's rounding
+        resized = cv2.resize(full, (width, height),
+                             interpolation=cv2.INTER_AREA)
+        difference = np.abs(loaded['img'].astype(int) - resized)
+        assert difference.mean() < 3
+
+
+def test_it_is_a_config_transform(tmp_path):
+    init_default_scope('mmpretrain')
+    pipeline = Compose([
+        dict(type='mmsepvit.LoadReducedImageFromFile', min_side=200),
+        dict(type='RandomResizedCrop', scale=192)
+    ])
+    out = pipeline(dict(img_path=photo(tmp_path / 'a.jpg', 1600, 900)))
+    assert out['ori_shape'] == (225, 400)
+    assert out['img'].shape == (192, 192, 3)
+    with pytest.raises(ValueError, match="color_type='color'"):
+        LoadReducedImageFromFile(200, color_type='grayscale')
