@@ -3,6 +3,7 @@
 mmsepvit's and mmpretrain's zoos to time, what their metafiles report, and
 which of them no other model beats on both accuracy and speed."""
 import difflib
+import os.path as osp
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
@@ -69,10 +70,17 @@ def _mmsepvit_models() -> Dict[str, ZooModel]:
 
 
 def _mmpretrain_models() -> Dict[str, ZooModel]:
-    from mmpretrain.apis.model import ModelHub
-    ModelHub._register_mmpretrain_models()
+    # mmpretrain's model index, read with the modelindex library as
+    # mmpretrain's ModelHub reads it (the hub's listing loads every config).
+    import mmpretrain
+    from modelindex.load_model_index import load
+    root = osp.join(osp.dirname(mmpretrain.__file__), '.mim')
+    index = load(osp.join(root, 'model-index.yml'))
+    index.build_models_with_collections()
     models = {}
-    for name, model in ModelHub._models_dict.items():
+    for model in index.models:
+        name = model.name.lower()
+        model.config = model.config and osp.join(root, model.config)
         results = [
             dict(
                 Task=r.task,

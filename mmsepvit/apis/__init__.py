@@ -6,7 +6,6 @@ from .model_index import (get_config_path, list_models, load_model_index,
                           register_in_model_hub)
 from .simmim import Reconstruction, reconstruct
 
-register_in_model_hub()
 
 __all__ = [
     'ModelComplexity', 'build_inferencer', 'build_model', 'check_image',

@@ -62,8 +62,9 @@ def get_config_path(name_or_path: str) -> str:
 def register_in_model_hub() -> None:
     """Give mmpretrain's ``ModelHub`` (``get_model``, ``list_models``,
     ``ImageClassificationInferencer``) our classification models' names,
-    through its public ``register_model_index``. Runs when
-    ``mmsepvit.apis`` is imported; idempotent."""
+    through its public ``register_model_index``. Call it before using
+    their names in mmpretrain (importing mmsepvit does not touch
+    mmpretrain); idempotent."""
     from mmpretrain.apis.model import ModelHub
     metafile = MIM_ROOT / 'configs' / HOSTS['mmpretrain'].config_folder / \
         'metafile.yml'

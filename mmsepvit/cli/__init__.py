@@ -29,7 +29,6 @@ import torch
 from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
-from mmsepvit.apis import get_config_path
 from mmsepvit.utils import UserError, float32_mmcv_ops_under_cpu_autocast
 
 
@@ -191,6 +190,7 @@ RUNTIME_KEYS = frozenset(inspect.signature(
 def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
     """The config of a file or a model name, with ``cfg_options`` merged
     in after their keys were checked (:func:`check_option_keys`)."""
+    from mmsepvit.apis import get_config_path  # only tools with configs
     cfg = Config.fromfile(get_config_path(config))
     if cfg_options:
         check_option_keys(cfg, cfg_options)

@@ -29,7 +29,7 @@ from .quantize import quantize_linear_layers
 
 INPUT_NAME = 'inputs'
 # Opset 20 has a Gelu operator: onnxruntime runs it as one kernel instead
-# of opset 18's Div-Erf-Add-Mul-Mul chain (5 % of SepViT-T's time).
+# of opset 18's Div-Erf-Add-Mul-Mul chain.
 OPSET = 20
 # Graph kinds, stored in the model's metadata for the runtime.
 CLASSIFIER = 'classifier'

@@ -46,9 +46,8 @@ def inference_session(onnx_file: str,
     # By default the CPU provider's threads spin on for tens of milliseconds
     # after a run returns, taking the cores from what runs next: the host
     # toolbox's post-processing, a two-stage detector's RoI stages, another
-    # session (a batch-1 run right after a batch-16 one of another session
-    # took 100 instead of 65 ms). Stopping them as a run returns did not
-    # slow a run measured alone (docs/deploy.md).
+    # session. Stopping them as a run returns does not slow a run measured
+    # alone (docs/deploy.md).
     options.add_session_config_entry('session.force_spinning_stop', '1')
     if num_threads is not None:
         options.intra_op_num_threads = num_threads

@@ -19,9 +19,8 @@ class PackedProjectionAttention(RewriteRuleClassBase):
     depthwise attention, as mmpretrain's and timm's attention modules make
     q, k and v) stays ``MatMul``, ``Add``, ``Split`` and
     ``MultiHeadAttention``, which onnxruntime's CPU provider runs as a
-    ``Gemm`` with its bias and a copy of the three thirds apart; SepViT-T's
-    graph ran 5-6 % faster with ``Attention`` (224² b16 and 512² b2, a
-    Cascade Lake Xeon, commit 1e110ec).
+    ``Gemm`` with its bias and a copy of the three thirds apart, slower
+    than one ``Attention`` (docs/deploy.md).
     """
 
     def pattern(self, op, inputs, weight, bias, num_heads):

@@ -13,11 +13,10 @@ def quantize_linear_layers(onnx_file: str) -> None:
     Only products with a weight are quantized: ``MatMul`` and the q/k/v
     projection inside a fused ``Attention`` (which becomes ``QAttention``).
     The attention products (two activations) and the convolutions stay
-    float: onnxruntime's
-    ``ConvInteger`` took 42 % of SepViT-T's int8 time for its 8 convolutions
-    (docs/deploy.md). The file's metadata (graph kind, class names) is
-    kept, and it runs in onnxruntime only (``MatMulInteger`` and its
-    ``com.microsoft`` operators).
+    float: onnxruntime's ``ConvInteger`` is slower than its float
+    convolution (docs/deploy.md). The file's metadata (graph kind, class
+    names) is kept, and it runs in onnxruntime only (``MatMulInteger`` and
+    its ``com.microsoft`` operators).
 
     Args:
         onnx_file (str): A graph written by

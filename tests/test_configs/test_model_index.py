@@ -102,6 +102,9 @@ def test_readme_tables_say_what_the_metafiles_say():
 def test_names_work_in_mmpretrain(tmp_path):
     import mmpretrain
     from mmpretrain.apis import ImageClassificationInferencer
+
+    from mmsepvit.apis import register_in_model_hub
+    register_in_model_hub()
     assert set(mmpretrain.list_models('sepvit*')) == set(
         list_models('sepvit-*'))
     # Weights of the Lite model saved by the user: get_model loads them.

@@ -132,3 +132,29 @@ def test_unknown_backbone_key_is_named():
     authors['blocks.0.0.attn.relative_position_bias_table'] = torch.zeros(1)
     with pytest.raises(KeyError, match='relative_position_bias_table'):
         load_converter().convert_sepvit(authors)
+
+
+# Runs a script in a process where the host toolboxes cannot be imported.
+WITHOUT_TOOLBOXES = """
+import importlib.abc, runpy, sys
+class Blocked(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split('.')[0] in ('mmpretrain', 'mmseg', 'mmdet'):
+            raise ImportError(f'{name} is not installed here')
+sys.meta_path.insert(0, Blocked())
+sys.argv = sys.argv[1:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+"""
+
+
+@pytest.mark.parametrize('converter', [
+    CONVERTER,
+    CONVERTER.parent / 'efficientnet_lite2timm.py',
+])
+def test_the_converters_need_no_host_toolbox(converter):
+    """They convert state dicts: torch and mmengine are all they need."""
+    result = subprocess.run(
+        [sys.executable, '-c', WITHOUT_TOOLBOXES, str(converter), '--help'],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert 'usage:' in result.stdout
