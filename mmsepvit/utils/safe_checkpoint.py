@@ -264,8 +264,8 @@ def checkpoint_state_dict(checkpoint: Mapping) -> dict:
     return {_WRAPPER_PREFIX.sub('', k): v for k, v in state_dict.items()}
 
 
-def revised_state_dict(model: nn.Module,
-                       state_dict: Mapping[str, torch.Tensor]) -> dict:
+def state_dict_as_loaded(model: nn.Module,
+                         state_dict: Mapping[str, torch.Tensor]) -> dict:
     """``state_dict`` as ``model`` loads it: each of its modules with a
     ``revise_state_dict(state_dict, prefix)`` method (old key names mapped,
     weights it does not use dropped; see
@@ -281,7 +281,7 @@ def state_dict_mismatches(
     model: nn.Module, state_dict: Mapping[str, torch.Tensor]
 ) -> Tuple[List[str], List[str], List[Tuple[str, tuple, tuple]]]:
     """Compare a state dict, as ``model`` loads it
-    (:func:`revised_state_dict`), with ``model``'s by keys and shapes.
+    (:func:`state_dict_as_loaded`), with ``model``'s by keys and shapes.
 
     Returns:
         tuple: The keys the model has and ``state_dict`` lacks, the keys
@@ -290,7 +290,7 @@ def state_dict_mismatches(
         another shape.
     """
     expected = model.state_dict()
-    state_dict = revised_state_dict(model, state_dict)
+    state_dict = state_dict_as_loaded(model, state_dict)
     missing = [k for k in expected if k not in state_dict]
     unexpected = [k for k in state_dict if k not in expected]
     reshaped = [(k, tuple(state_dict[k].shape), tuple(v.shape))
@@ -374,7 +374,7 @@ def load_checkpoint_into(model: nn.Module,
             expected = model.state_dict()
             state_dict = {
                 k: v
-                for k, v in revised_state_dict(model, state_dict).items()
+                for k, v in state_dict_as_loaded(model, state_dict).items()
                 if k in expected
             }
         check_state_dict_fits(model, state_dict,

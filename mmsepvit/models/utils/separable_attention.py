@@ -237,7 +237,7 @@ class SeparableSelfAttention(BaseModule):
         """Resample, in place, per-window tokens learned at another input
         size (a SimMIM checkpoint at 192, an ImageNet one fine-tuned at 384)
         to this module's window grid; see
-        :func:`mmsepvit.utils.safe_checkpoint.revised_state_dict`."""
+        :func:`mmsepvit.utils.safe_checkpoint.state_dict_as_loaded`."""
         key = prefix + 'window_token'
         if (self.window_token_mode == 'per_window' and key in state_dict
                 and state_dict[key].dim() == 2):
