@@ -28,15 +28,8 @@ class HostToolbox:
 
     Args:
         scope (str): Its registry scope, the configs' ``default_scope``.
-        package (str): Its distribution name on PyPI.
         config_folder (str): Our configs for it, under ``configs/``.
-        more_folders (tuple[str]): Our other configs for it, under
-            ``configs/``: pretraining, distillation (a folder may hold
-            configs of several toolboxes).
         task (str): The model-index task of those configs.
-        more_tasks (tuple[str]): Other model-index tasks their results
-            report (mask AP: instance segmentation).
-        dataset (str): The model-index dataset of the full-size configs.
         flops_shape (tuple[int, int], optional): Default input (H, W) for
             FLOPs; None: the backbone's ``img_size`` (a square).
         flops_whole_model (bool): FLOPs count the whole model (else the
@@ -49,8 +42,6 @@ class HostToolbox:
             ``draw(inferencer, image, score_thr)`` -> RGB array.
         results_dump (str): ``'module:Class'`` of the metric its own
             ``tools/test.py --out`` appends to dump the predictions.
-        prediction_field (str): The data samples' field that holds the
-            prediction.
         primary_metric (str): The metric its evaluators report that task
             comparisons use.
         export_graphs (tuple): ``('module:ModelClass', graph kind)`` pairs:
@@ -62,14 +53,10 @@ class HostToolbox:
         default_tta_model (dict, optional): The TTA its own test tool uses
             when a config defines none (a flip); None: it has none.
         tta_meta_keys (tuple[str]): Meta keys the flip adds to the packer.
-        num_classes_keys (tuple[str]): Dotted model keys that can hold
-            ``num_classes``, tried in order.
     """
     scope: str
-    package: str
     config_folder: str
     task: str
-    dataset: str
     flops_shape: Optional[Tuple[int, int]]
     flops_whole_model: bool
     inferencer: str
@@ -77,7 +64,6 @@ class HostToolbox:
     no_weights: object
     draw: str
     results_dump: str
-    prediction_field: str
     primary_metric: str
     export_graphs: Tuple[Tuple[str, str], ...]
     export_shape: Optional[Tuple[int, int]]
@@ -86,14 +72,6 @@ class HostToolbox:
     default_tta_model: Optional[dict] = None
     tta_meta_keys: Tuple[str, ...] = ()
     inferencer_kwargs: dict = field(default_factory=dict)
-    num_classes_keys: Tuple[str, ...] = ()
-    more_folders: Tuple[str, ...] = ()
-    more_tasks: Tuple[str, ...] = ()
-
-    @property
-    def config_folders(self) -> Tuple[str, ...]:
-        """Its folders under ``configs/``, the task's first."""
-        return (self.config_folder, ) + self.more_folders
 
     def build_inferencer(self, cfg, checkpoint: Optional[str], device: str):
         inferencer_class = resolve(self.inferencer)
@@ -104,25 +82,14 @@ class HostToolbox:
             **{self.weights_arg: weights},
             **self.inferencer_kwargs)
 
-    def num_classes(self, model_cfg) -> int:
-        for key in self.num_classes_keys:
-            node = model_cfg
-            for part in key.split('.'):
-                node = node.get(part) if node is not None else None
-            if node is not None:
-                return node
-        raise KeyError(f'no num_classes under {self.num_classes_keys}')
-
 
 HOSTS = {
     host.scope: host
     for host in (
         HostToolbox(
             scope='mmpretrain',
-            package='mmpretrain',
             config_folder='cls',
             task='Image Classification',
-            dataset='ImageNet-1k',
             flops_shape=None,
             flops_whole_model=True,
             inferencer='mmpretrain.apis:ImageClassificationInferencer',
@@ -130,22 +97,17 @@ HOSTS = {
             no_weights=False,
             draw='mmsepvit.apis.inference:draw_cls',
             results_dump='mmengine.evaluator:DumpResults',
-            prediction_field='pred_score',
             primary_metric='accuracy/top1',
             export_graphs=(('mmpretrain.models:ImageClassifier',
                             'classifier'), ),
             export_shape=None,
             show_flag='enable',
             show_dir_key='default_hooks.visualization.out_dir',
-            default_tta_model=dict(type='AverageClsScoreTTA'),
-            num_classes_keys=('head.num_classes', ),
-            more_folders=('selfsup', 'distill')),
+            default_tta_model=dict(type='AverageClsScoreTTA')),
         HostToolbox(
             scope='mmseg',
-            package='mmsegmentation',
             config_folder='seg',
             task='Semantic Segmentation',
-            dataset='ADE20K',
             flops_shape=(512, 512),
             flops_whole_model=False,
             inferencer='mmseg.apis:MMSegInferencer',
@@ -153,21 +115,15 @@ HOSTS = {
             no_weights=None,
             draw='mmsepvit.apis.inference:draw_seg',
             results_dump='mmengine.evaluator:DumpResults',
-            prediction_field='pred_sem_seg',
             primary_metric='mIoU',
             export_graphs=(('mmseg.models:BaseSegmentor', 'segmentor'), ),
             export_shape=(512, 512),
             show_flag='draw',
-            show_dir_key='visualizer.save_dir',
-            num_classes_keys=('decode_head.num_classes', ),
-            more_folders=('distill', )),
+            show_dir_key='visualizer.save_dir'),
         HostToolbox(
             scope='mmdet',
-            package='mmdet',
             config_folder='det',
             task='Object Detection',
-            more_tasks=('Instance Segmentation', ),
-            dataset='COCO',
             flops_shape=(800, 1344),
             flops_whole_model=False,
             inferencer='mmdet.apis:DetInferencer',
@@ -176,7 +132,6 @@ HOSTS = {
             inferencer_kwargs=dict(show_progress=False),
             draw='mmsepvit.apis.inference:draw_det',
             results_dump='mmdet.evaluation:DumpDetResults',
-            prediction_field='pred_instances',
             primary_metric='coco/bbox_mAP',
             export_graphs=(('mmdet.models:SingleStageDetector',
                             'single_stage_detector'),
@@ -190,10 +145,7 @@ HOSTS = {
                 tta_cfg=dict(
                     nms=dict(type='nms', iou_threshold=0.5),
                     max_per_img=100)),
-            tta_meta_keys=('flip', 'flip_direction'),
-            num_classes_keys=('bbox_head.num_classes',
-                              'roi_head.bbox_head.num_classes'),
-            more_folders=('distill', )),
+            tta_meta_keys=('flip', 'flip_direction')),
     )
 }
 

@@ -13,6 +13,8 @@ from mmengine.model import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
+from host_facts import CONFIG_FOLDERS, FACTS
+
 from mmsepvit.hosts import HOSTS
 
 REPO = Path(__file__).resolve().parents[2]
@@ -30,11 +32,7 @@ PEERS = {
 
 
 def test_every_host_toolbox_has_configs():
-    folders = {Path(c).parts[1] for c in CONFIGS}
-    assert folders == {
-        folder
-        for host in HOSTS.values() for folder in host.config_folders
-    }
+    assert {Path(c).parts[1] for c in CONFIGS} == set(CONFIG_FOLDERS)
 
 
 def _tiny_model_cfg(cfg, tmp_path):
@@ -120,7 +118,7 @@ def test_config_trains_and_predicts_one_step(config, tmp_path):
     assert cfg.default_scope in HOSTS
     host = HOSTS[cfg.default_scope]
     folder = Path(config).parts[1]
-    assert folder in host.config_folders
+    assert folder in FACTS[cfg.default_scope].folders
     backbone = cfg.model.get('student', cfg.model).backbone
     assert backbone.type in ('mmsepvit.SepViT',
                              'mmsepvit.SimMIMSepViT') or config in PEERS
@@ -140,8 +138,8 @@ def test_config_trains_and_predicts_one_step(config, tmp_path):
         make_batch = dict(
             cls=_cls_batch, seg=_seg_batch,
             det=_det_batch)[host.config_folder]
-        batch = make_batch(host.num_classes(model_cfg.get('student',
-                                                          model_cfg)))
+        batch = make_batch(FACTS[cfg.default_scope].num_classes(
+            model_cfg.get('student', model_cfg)))
     if backbone.get('arch') not in ('small', 'base', 's', 'b'):
         torch.manual_seed(0)
         model.train()
@@ -154,4 +152,5 @@ def test_config_trains_and_predicts_one_step(config, tmp_path):
     with torch.no_grad():
         predictions = model.test_step(batch)
     assert len(predictions) == 2
-    assert all(host.prediction_field in p for p in predictions)
+    assert all(FACTS[cfg.default_scope].prediction_field in p
+               for p in predictions)

@@ -8,22 +8,19 @@ from pathlib import Path
 import pytest
 import torch
 from cli_helpers import run_tools
+from host_facts import CONFIG_FOLDERS, FACTS
 from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.registry import DefaultScope
 
 from mmsepvit.apis import (get_config_path, get_model_complexity,
                            list_models, load_model_index)
-from mmsepvit.hosts import HOSTS
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted(
     p.relative_to(REPO) for p in (REPO / 'configs').rglob('*.py')
     if '_base_' not in p.parts)
 MODELS = load_model_index()
-# In the order of HOSTS; a folder of several toolboxes' configs once.
-CONFIG_FOLDERS = list(
-    dict.fromkeys(f for host in HOSTS.values() for f in host.config_folders))
 
 
 def expected_name(config: Path) -> str:
@@ -49,8 +46,8 @@ def test_index_imports_one_metafile_per_host_toolbox():
     assert index['Import'] == [
         f'configs/{folder}/metafile.yml' for folder in CONFIG_FOLDERS
     ]
-    for host in HOSTS.values():
-        for folder in host.config_folders:
+    for facts in FACTS.values():
+        for folder in facts.folders:
             metafile = load(str(REPO / 'configs' / folder / 'metafile.yml'))
             collections = {c['Name']: c for c in metafile['Collections']}
             for collection in collections.values():
@@ -59,7 +56,7 @@ def test_index_imports_one_metafile_per_host_toolbox():
                 assert model['In Collection'] in collections
                 assert 'Weights' not in model  # none trained yet
                 for result in model.get('Results', []):
-                    assert result['Task'] in (host.task, *host.more_tasks)
+                    assert result['Task'] in facts.tasks
 
 
 @pytest.mark.slow
