@@ -241,3 +241,22 @@ def test_ffn_variants_differ_from_sepvit_t_only_in_the_mlp():
         torch.testing.assert_close(other[0], default[0])
         torch.testing.assert_close(other[1], default[1])
     assert checkpointed[2] < default[2] < plain[2]
+
+
+@pytest.mark.parametrize('has_amx', [True, False])
+def test_the_printed_path_is_the_one_each_step_runs(has_amx, monkeypatch):
+    """bf16 on CPU: the products in a training step; in inference the
+    fused kernel with AMX, the products without."""
+    from cli_helpers import import_tool
+
+    from mmsepvit.models.utils import separable_attention
+    monkeypatch.setattr(separable_attention, 'cpu_has_amx_bf16',
+                        lambda: has_amx)
+    tool = import_tool(REPO / 'tools' / 'analysis' / 'benchmark_limits.py')
+    cpu = torch.device('cpu')
+    assert tool.sepvit_attention_path(cpu, torch.bfloat16,
+                                      training=True) == 'products'
+    assert tool.sepvit_attention_path(cpu, torch.bfloat16, training=False) \
+        == ('fused' if has_amx else 'products')
+    assert tool.sepvit_attention_path(cpu, torch.float32,
+                                      training=True) == 'fused'

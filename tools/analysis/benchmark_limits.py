@@ -146,7 +146,7 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
         calls, infer, batch, dtype, args, with_ceiling=True)
     square_rate = pop_ceiling_rate(seconds)
     rate = {name: batch_size / s for name, s in seconds.items()}
-    attention = sepvit_attention_path(device, dtype)
+    attention = sepvit_attention_path(device, dtype, training=False)
     for name, model in models.items():
         products, _ = products_columns(
             partial(infer, model, batch, dtype), seconds[name], square_rate,
@@ -173,10 +173,11 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
     print(f'  (SepViT attention: {attention})')
 
 
-def sepvit_attention_path(device, dtype):
-    """The computation SepViT's attention runs in ``dtype`` on ``device``."""
-    probe = torch.zeros(1, 1, 1, 1, device=device)
-    with autocast(device, dtype):
+def sepvit_attention_path(device, dtype, training):
+    """The computation SepViT's attention runs in ``dtype`` on ``device``,
+    in a training step or in inference."""
+    probe = torch.zeros(1, 1, 1, 1, device=device, requires_grad=training)
+    with torch.set_grad_enabled(training), autocast(device, dtype):
         return attention_path(probe, probe, probe)
 
 
@@ -200,7 +201,7 @@ def training_rows(models, size, batch_size, dtype_name, args, records):
         if device.type == 'cuda':
             peak[name] = (torch.cuda.max_memory_allocated(device) -
                           before) / 2**20
-    attention = sepvit_attention_path(device, dtype)
+    attention = sepvit_attention_path(device, dtype, training=True)
     for name, model in models.items():
         products, seconds_at_ceiling = products_columns(
             partial(train_step, model, batch, dtype), seconds[name],
