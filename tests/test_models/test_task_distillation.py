@@ -163,6 +163,13 @@ def test_the_distilled_logits_are_those_the_students_loss_sees(tmp_path):
             teacher, model.outputs(model.teacher, batch['inputs'])[0])
 
 
+def build_model_with(cfg, without):
+    """A task distiller whose student lacks the module ``without``."""
+    cfg['student'] = {k: v for k, v in cfg['student'].items() if k != without}
+    init_default_scope('mmseg')
+    return MODELS.build(cfg)
+
+
 def test_a_teacher_that_does_not_fit_is_refused_naming_both(tmp_path):
     cfg = Config.fromfile(SEG_DEMO)
     cfg.model.decode_head.num_classes = 7
@@ -174,6 +181,24 @@ def test_a_teacher_that_does_not_fit_is_refused_naming_both(tmp_path):
     assert '\n' not in message
     assert ("at 128x128 its decode logits have shapes [[1, 7, 32, 32]] and "
             "the student's [[1, 5, 32, 32]]") in message
+    with pytest.raises(ConfigMismatchError,
+                       match="distils the output of the student's neck"):
+        build_model_with(dict(type='mmsepvit.TaskDistiller',
+                              student=Config.fromfile(SEG_DEMO).model,
+                              teacher=SEG_DEMO,
+                              teacher_checkpoint='unused.pth',
+                              distilled='neck',
+                              distill_loss=dict(
+                                  type='mmsepvit.PearsonFeatureDistance')),
+                         without='neck')
+    cfg = Config.fromfile(SEG_DEMO)
+    cfg.model.data_preprocessor.bgr_to_rgb = False
+    other = tmp_path / 'bgr.py'
+    cfg.dump(str(other))
+    with pytest.raises(ConfigMismatchError,
+                       match="student's data preprocessor does reverse the "
+                       "channel order .* and the teacher's does not"):
+        task_distiller(tmp_path / 'unused.pth', teacher=str(other))
     with pytest.raises(MissingInputError,
                        match='teacher config .*none.py does not exist'):
         task_distiller(

@@ -13,6 +13,9 @@ from .frozen_teacher import FrozenTeacherDistiller
 # is (hooked while the student computes its own losses).
 DISTILLED_MODULES = dict(logits='decode_head.conv_seg', neck='neck')
 
+# The data preprocessors' switches that reverse the channel order.
+CHANNEL_FLIPS = ('bgr_to_rgb', 'rgb_to_bgr', 'to_rgb')
+
 # The size of the blank image both models see once, when the distiller is
 # built, to check that their outputs fit, unless the student's data
 # preprocessor pads to a size of its own.
@@ -82,6 +85,7 @@ class TaskDistiller(FrozenTeacherDistiller):
         if data_preprocessor is not None:
             student = dict(student)
             student.setdefault('data_preprocessor', data_preprocessor)
+        student_preprocessor = student.get('data_preprocessor') or {}
         student = MODELS.build(student)
         super().__init__(
             teacher_checkpoint=teacher_checkpoint,
@@ -101,10 +105,19 @@ class TaskDistiller(FrozenTeacherDistiller):
             raise ValueError(
                 f'distilled must be one of {sorted(DISTILLED_MODULES)}, '
                 f'got {distilled!r}.')
+        try:
+            student.get_submodule(DISTILLED_MODULES[distilled])
+        except AttributeError:
+            raise ConfigMismatchError(
+                f'distilled={distilled!r} distils the output of the '
+                f'student\'s {DISTILLED_MODULES[distilled]}, which '
+                f'{type(student).__name__} does not have.') from None
         self.distilled = distilled
         self.distill_loss = MODELS.build(distill_loss)
 
         teacher, scope = self._teacher_config(teacher)
+        self._check_channel_order(student_preprocessor,
+                                  teacher.get('data_preprocessor') or {})
         with DefaultScope.overwrite_default_scope(scope):
             self.attach_teacher(teacher, *self._normalisation(teacher))
         self._check_outputs_fit()
@@ -116,6 +129,20 @@ class TaskDistiller(FrozenTeacherDistiller):
         require_file(teacher, 'teacher config')
         cfg = Config.fromfile(teacher)
         return cfg.model, cfg.get('default_scope')
+
+    @staticmethod
+    def _check_channel_order(student: dict, teacher: dict) -> None:
+        """The teacher sees the student's batch: both preprocessors must
+        read images in the same channel order."""
+        flips = [any(p.get(key) for key in CHANNEL_FLIPS)
+                 for p in (student, teacher)]
+        if flips[0] != flips[1]:
+            which = ['does', 'does not']
+            raise ConfigMismatchError(
+                f'The student\'s data preprocessor {which[not flips[0]]} '
+                f'reverse the channel order ({"/".join(CHANNEL_FLIPS)}) and '
+                f'the teacher\'s {which[not flips[1]]}: the teacher sees '
+                f'the student\'s batch, so both must take the same order.')
 
     @staticmethod
     def _normalisation(teacher: dict) -> Tuple[Sequence, Sequence]:
