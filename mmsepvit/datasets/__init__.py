@@ -1,4 +1,4 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .transforms import LoadReducedImageFromFile
+from .transforms import LoadReducedImageFromFile, UnlabeledSegMap
 
-__all__ = ['LoadReducedImageFromFile']
+__all__ = ['LoadReducedImageFromFile', 'UnlabeledSegMap']

@@ -3,7 +3,8 @@ import io
 
 import cv2
 import mmcv
-from mmcv.transforms import LoadImageFromFile
+import numpy as np
+from mmcv.transforms import BaseTransform, LoadImageFromFile
 from mmengine import fileio
 from PIL import Image
 
@@ -75,4 +76,26 @@ class LoadReducedImageFromFile(LoadImageFromFile):
             image = image.astype('float32')
         results['img'] = image
         results['img_shape'] = results['ori_shape'] = image.shape[:2]
+        return results
+
+
+@TRANSFORMS.register_module()
+class UnlabeledSegMap(BaseTransform):
+    """A label map of ``ignore_index`` everywhere, in place of
+    ``LoadAnnotations``, for images without labels in a segmentation
+    pipeline: the crops, flips and resizes that follow treat it as a label
+    map, and the segmentation losses ignore every pixel of it, so a task
+    distiller's teacher is the only target on such images.
+
+    Args:
+        ignore_index (int): The label losses ignore. Defaults to 255.
+    """
+
+    def __init__(self, ignore_index: int = 255):
+        self.ignore_index = ignore_index
+
+    def transform(self, results: dict) -> dict:
+        results['gt_seg_map'] = np.full(results['img'].shape[:2],
+                                        self.ignore_index, np.uint8)
+        results.setdefault('seg_fields', []).append('gt_seg_map')
         return results

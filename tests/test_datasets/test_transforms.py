@@ -2,6 +2,8 @@
 """LoadReducedImageFromFile: a large JPEG decoded at the largest reduction
 that keeps the shorter side, close to the full decode resized; small images
 exactly as LoadImageFromFile decodes them; through a config's pipeline."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -10,6 +12,8 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from mmsepvit.datasets import LoadReducedImageFromFile
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 def photo(path, width, height):
@@ -57,3 +61,30 @@ def test_it_is_a_config_transform(tmp_path):
     assert out['img'].shape == (192, 192, 3)
     with pytest.raises(ValueError, match="color_type='color'"):
         LoadReducedImageFromFile(200, color_type='grayscale')
+
+
+def test_an_unlabeled_image_gets_an_ignored_label_map(tmp_path):
+    """Through the Stanford Background training pipeline: the label map is
+    cropped and flipped with the image and ignored everywhere, so the
+    decode head's cross-entropy (averaged over labelled pixels) is zero."""
+    import torch
+    from mmengine.config import Config
+    from mmseg.models.losses import CrossEntropyLoss
+    init_default_scope('mmseg')
+    cfg = Config.fromfile(
+        REPO / 'configs' / 'distill' /
+        'td_fpn_efficientnet_lite0_sepvit_lite_stanford_background_'
+        'unlabeled.py')
+    unlabeled = cfg.train_dataloader.dataset.datasets[1]
+    pipeline = Compose(unlabeled.pipeline)
+    packed = pipeline(dict(img_path=photo(tmp_path / 'a.jpg', 320, 240),
+                           seg_fields=[], reduce_zero_label=False))
+    labels = packed['data_samples'].gt_sem_seg.data
+    assert labels.shape == (1, 192, 192) == (1, *packed['inputs'].shape[1:])
+    assert (labels == 255).all()
+    loss = CrossEntropyLoss(**{
+        k: v for k, v in
+        cfg.model.student.decode_head.loss_decode.items() if k != 'type'
+    })
+    assert loss(torch.randn(1, 8, 192, 192), labels.long(),
+                ignore_index=255).item() == 0
