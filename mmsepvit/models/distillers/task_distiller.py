@@ -47,7 +47,7 @@ class TaskDistiller(FrozenTeacherDistiller):
     teacher. The teacher is frozen, kept out of the module tree and the
     checkpoint (:class:`FrozenTeacherDistiller`), sees the student's padded
     batch in its own normalisation (its data preprocessor's mean and std;
-    the channel order is the student's), and is loaded again on every
+    both must take the same channel order), and is loaded again on every
     ``init_weights``, ``--resume`` included. Validation and prediction are
     the student's.
 
