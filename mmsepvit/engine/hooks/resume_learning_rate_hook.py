@@ -30,7 +30,13 @@ class ResumeLearningRateHook(Hook):
             return
         rate = runner.cfg.get('optim_wrapper', {}).get('optimizer',
                                                        {}).get('lr')
-        saved = Config.fromstring(saved_config, '.py')
+        try:
+            saved = Config.fromstring(saved_config, '.py')
+        except Exception as error:  # a config this mmengine cannot read
+            runner.logger.warning(
+                f'Cannot read the config saved in the checkpoint ({error}); '
+                f'resuming at its learning rates.')
+            return
         saved_rate = saved.get('optim_wrapper', {}).get('optimizer',
                                                         {}).get('lr')
         if not rate or not saved_rate or rate == saved_rate:
