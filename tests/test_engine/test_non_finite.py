@@ -181,3 +181,50 @@ def test_fp16_steps_the_loss_scaler_skips_are_not_failures(
     assert code == 0, out[-3000:]
     checkpoint = load_checkpoint_file(str(work_dir / 'iter_40.pth'))
     assert checkpoint['optimizer']['loss_scaler']['scale'] < 2.0**40
+
+
+def test_a_new_rate_scales_the_resumed_optimizer_and_schedule():
+    from mmengine.config import Config
+
+    from mmsepvit.engine import ResumeLearningRateHook
+    warnings = []
+    runner = types.SimpleNamespace(
+        cfg=Config(dict(resume=True,
+                        optim_wrapper=dict(optimizer=dict(lr=0.01)))),
+        logger=types.SimpleNamespace(warning=warnings.append))
+
+    def checkpoint(saved_config):
+        return dict(
+            meta=dict(cfg=saved_config),
+            optimizer=dict(param_groups=[
+                dict(lr=0.5, initial_lr=1.0),
+                dict(lr=0.05, initial_lr=0.1)
+            ]),
+            param_schedulers=[
+                dict(param_name='lr', base_values=[1.0, 0.1],
+                     _last_value=[0.5, 0.05], eta_min=0.001),
+                dict(param_name='momentum', base_values=[0.9, 0.9])
+            ])
+
+    resumed = checkpoint('optim_wrapper = dict(optimizer=dict(lr=1.0))\n')
+    ResumeLearningRateHook().after_load_checkpoint(runner, resumed)
+    assert [g['lr'] for g in resumed['optimizer']['param_groups']] == \
+        pytest.approx([0.005, 0.0005])
+    assert [g['initial_lr'] for g in resumed['optimizer']['param_groups']
+            ] == pytest.approx([0.01, 0.001])
+    lr_state, momentum_state = resumed['param_schedulers']
+    assert lr_state['base_values'] == pytest.approx([0.01, 0.001])
+    assert lr_state['_last_value'] == pytest.approx([0.005, 0.0005])
+    assert lr_state['eta_min'] == pytest.approx(0.00001)
+    assert momentum_state['base_values'] == [0.9, 0.9]
+    assert 'scaled by 0.01' in warnings[-1]
+
+    unreadable = checkpoint('optim_wrapper = dict(\n')
+    ResumeLearningRateHook().after_load_checkpoint(runner, unreadable)
+    assert unreadable == checkpoint('optim_wrapper = dict(\n')
+    assert 'Cannot read the config' in warnings[-1]
+    runner.cfg.resume = False  # load_from keeps the checkpoint's state
+    resumed = checkpoint('optim_wrapper = dict(optimizer=dict(lr=1.0))\n')
+    ResumeLearningRateHook().after_load_checkpoint(runner, resumed)
+    assert resumed == checkpoint(
+        'optim_wrapper = dict(optimizer=dict(lr=1.0))\n')
