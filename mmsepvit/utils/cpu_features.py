@@ -3,9 +3,7 @@
 import functools
 import os.path as osp
 import platform
-from typing import FrozenSet
-
-import torch
+from typing import FrozenSet, Optional
 
 CPUINFO = '/proc/cpuinfo'
 
@@ -20,14 +18,22 @@ def _cpuinfo_field(name: str) -> str:
     return ''
 
 
+_flags: Optional[FrozenSet[str]] = None
+
+
 def cpu_flags() -> FrozenSet[str]:
     """The instruction-set flags Linux lists for the processor (empty where
-    there is no ``/proc/cpuinfo``)."""
-    return frozenset(_cpuinfo_field('flags').split())
+    there is no ``/proc/cpuinfo``).
+
+    Kept in a module variable once read: torch.compile takes it as a
+    constant then, where it cannot trace the file read itself.
+    """
+    global _flags
+    if _flags is None:
+        _flags = frozenset(_cpuinfo_field('flags').split())
+    return _flags
 
 
-# A constant to torch.compile, which cannot trace the file read.
-@torch.compiler.assume_constant_result
 def cpu_has_amx_bf16() -> bool:
     """Whether the CPU has AMX tiles for bfloat16 matrix products (Intel
     Xeon from Sapphire Rapids on)."""

@@ -209,9 +209,12 @@ def test_an_empty_batch_gives_empty_maps(mode, setting, cpu_kind):
         assert x.grad.shape == x.shape
 
 
-def test_the_choice_compiles_into_one_graph():
+def test_the_choice_compiles_into_one_graph(monkeypatch):
     """torch.compile takes the CPU capability as a constant (it cannot
-    trace the read of /proc/cpuinfo): bf16 inference is one graph."""
+    trace the read of /proc/cpuinfo): bf16 inference is one graph, also
+    where nothing has read the capability before the model is built."""
+    from mmsepvit.utils import cpu_features
+    monkeypatch.setattr(cpu_features, '_flags', None)
     torch._dynamo.reset()
     model = SepViT(arch=SMALL_ARCH, **DENSE).eval()
     compiled = torch.compile(model, fullgraph=True, backend='eager')

@@ -204,6 +204,7 @@ class SeparableSelfAttention(BaseModule):
             raise ValueError(
                 "window_token='per_window' and single_window_pwa=False "
                 'depend on the map size: give input_resolution.')
+        cpu_has_amx_bf16()  # read here, where torch.compile does not trace
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.window_size = window_size
