@@ -23,7 +23,7 @@ import os
 import os.path as osp
 import sys
 from datetime import timedelta
-from typing import Callable, Optional
+from typing import Callable, Optional, Tuple
 
 import torch
 from mmengine.config import Config, DictAction
@@ -148,15 +148,15 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
 def add_timing_args(parser: argparse.ArgumentParser,
                     iters: int = 10,
                     warmup: int = 2,
-                    dense: bool = True) -> None:
+                    dense: bool = True,
+                    batch: Tuple[int, str] = (
+                        16, 'batch of the 224x224 throughput rows')) -> None:
     """``--batch-size``, ``--dense-batch-size`` (if ``dense``), ``--iters``,
     ``--warmup``, ``--device``: what the benchmark tools share, with their
-    defaults for ``--iters`` and ``--warmup``."""
+    defaults for ``--iters``, ``--warmup`` and ``--batch-size`` (default and
+    help)."""
     parser.add_argument(
-        '--batch-size',
-        type=at_least(1),
-        default=16,
-        help='batch of the 224x224 throughput rows')
+        '--batch-size', type=at_least(1), default=batch[0], help=batch[1])
     if dense:
         parser.add_argument(
             '--dense-batch-size',

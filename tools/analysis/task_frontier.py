@@ -100,8 +100,8 @@ def parse_args():
     parser.add_argument(
         '--out', default='work_dirs/task_frontier',
         help='where the CSV and PNG go')
-    add_timing_args(parser, iters=5, warmup=1, dense=False)
-    parser.set_defaults(batch_size=4)
+    add_timing_args(parser, iters=5, warmup=1, dense=False,
+                    batch=(4, 'batch of the throughput rows, at the test size'))
     add_cfg_options_arg(parser)
     args = parser.parse_args()
     if args.device != 'cpu':
