@@ -145,10 +145,16 @@ start_tool = WARM.start
 
 def import_tool(path):
     """A tool script as a module (its ``main`` not run), to test its
-    functions with parts replaced."""
-    spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    functions with parts replaced; its folder is on ``sys.path`` while it
+    loads, as when it runs, for the modules beside it that it imports."""
+    folder = str(Path(path).resolve().parent)
+    sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(Path(path).stem, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return module
 
 

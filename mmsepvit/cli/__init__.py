@@ -6,8 +6,8 @@
   stderr and exit code 1, never a traceback; argparse has already refused
   malformed options with exit code 2.
 - Options: the argparse types :func:`at_least` and :func:`available_device`,
-  the option groups :func:`add_common_args`, :func:`add_amp_args`,
-  :func:`add_precision_args` and :func:`add_timing_args`, and
+  the option groups :func:`add_common_args`, :func:`add_amp_args` and
+  :func:`add_precision_args`, and
   :func:`amp_dtype`, the dtype ``--amp`` asks for.
 - Configs: :func:`load_config` takes a config file or a model name of the
   model index and applies ``--cfg-options`` whose keys it has checked;
@@ -23,7 +23,7 @@ import os
 import os.path as osp
 import sys
 from datetime import timedelta
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
 import torch
 from mmengine.config import Config, DictAction
@@ -143,38 +143,6 @@ def add_precision_args(parser: argparse.ArgumentParser) -> None:
         action='store_true',
         help='torch.compile the model (mmengine\'s compile config; dynamic '
         'input sizes, so dense inputs of any size reuse the compiled code)')
-
-
-def add_timing_args(parser: argparse.ArgumentParser,
-                    iters: int = 10,
-                    warmup: int = 2,
-                    dense: bool = True,
-                    batch: Tuple[int, str] = (
-                        16, 'batch of the 224x224 throughput rows')) -> None:
-    """``--batch-size``, ``--dense-batch-size`` (if ``dense``), ``--iters``,
-    ``--warmup``, ``--device``: what the benchmark tools share, with their
-    defaults for ``--iters``, ``--warmup`` and ``--batch-size`` (default and
-    help)."""
-    parser.add_argument(
-        '--batch-size', type=at_least(1), default=batch[0], help=batch[1])
-    if dense:
-        parser.add_argument(
-            '--dense-batch-size',
-            type=at_least(1),
-            default=2,
-            help='batch of the dense throughput rows')
-    parser.add_argument(
-        '--iters', type=at_least(1), default=iters, help='timed rounds')
-    parser.add_argument(
-        '--warmup',
-        type=at_least(0),
-        default=warmup,
-        help='untimed rounds first')
-    parser.add_argument(
-        '--device',
-        type=available_device,
-        default='cpu',
-        help='cpu or cuda[:N]')
 
 
 # Configs ---------------------------------------------------------------------

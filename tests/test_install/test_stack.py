@@ -61,14 +61,16 @@ def test_host_toolbox_is_pinned_and_serves_sepvit(scope):
 
 CLASSIFICATION_WITHOUT_OPS = '''
 import importlib.util
+import os
 import sys
 sys.modules['mmcv._ext'] = None  # what an mmcv built without its ops lacks
 import torch
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.structures import DataSample
-from mmsepvit.analysis.benchmark import comparison_backbones
 from mmsepvit.apis import build_model
+sys.path.insert(0, os.path.dirname(sys.argv[2]))  # the benchmark tools' folder
+from benchmarking import comparison_backbones
 
 cfg = Config.fromfile(sys.argv[1])
 with DefaultScope.overwrite_default_scope('mmpretrain'):

@@ -12,11 +12,13 @@ import torch
 from torch.utils import flop_counter
 from torch.utils.flop_counter import FlopCounterMode
 
-from mmsepvit.analysis.benchmark import (comparison_backbones,
-                                         describe_machine, matmul_macs,
-                                         record_matmuls)
 from mmsepvit.models import SepViT
-from cli_helpers import REPO, run_tool
+from cli_helpers import REPO, import_tool, run_tool
+
+BENCHMARKING = import_tool(REPO / 'tools' / 'analysis' / 'benchmarking.py')
+comparison_backbones, describe_machine, matmul_macs, record_matmuls = (
+    BENCHMARKING.comparison_backbones, BENCHMARKING.describe_machine,
+    BENCHMARKING.matmul_macs, BENCHMARKING.record_matmuls)
 
 aten = torch.ops.aten
 
@@ -220,7 +222,7 @@ def test_ffn_variants_differ_from_sepvit_t_only_in_the_mlp():
     """--ffn-variants: the same SepViT-T with mmcv's plain FFN, and with it
     and gradient checkpointing; same outputs and gradients, and the plain
     FFN keeps more for the backward pass than the default."""
-    from mmsepvit.analysis.benchmark import ActivationMeter
+    ActivationMeter = BENCHMARKING.ActivationMeter
     builders = comparison_backbones(False, ffn_variants=True)
     x = torch.rand(1, 3, 224, 224)
     results = {}

@@ -11,14 +11,15 @@ import torch
 from cli_helpers import REPO, import_tool, run_tools
 from mmengine.config import Config
 
-from mmsepvit.analysis.benchmark import describe_machine
-from mmsepvit.analysis.frontier import (FAMILIES, default_models,
-                                        find_models, input_size,
-                                        pareto_front, zoo)
 from mmsepvit.apis import load_model_index
 from mmsepvit.utils import UnusableInputError
 
 FRONTIER = str(REPO / 'tools' / 'analysis' / 'benchmark_frontier.py')
+tool = import_tool(FRONTIER)
+FAMILIES, default_models, find_models, input_size, zoo = (
+    tool.FAMILIES, tool.default_models, tool.find_models, tool.input_size,
+    tool.zoo)
+describe_machine, pareto_front = tool.describe_machine, tool.pareto_front
 POOLFORMER = 'poolformer-s12_3rdparty_32xb128_in1k'
 
 

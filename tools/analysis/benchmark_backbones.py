@@ -26,15 +26,13 @@ import traceback
 from functools import partial
 
 import torch
+from benchmarking import (BASELINE, ONNXRUNTIME_BACKENDS, add_timing_args,
+                          comparison_backbones, describe_machine, median,
+                          percentile, timed_rounds, write_csv)
 
 from mmsepvit.deployment import export_module, inference_session
 from mmsepvit.deployment.onnx_export import INPUT_NAME
-from mmsepvit.analysis.benchmark import (BASELINE, ONNXRUNTIME_BACKENDS,
-                                         comparison_backbones,
-                                         describe_machine, median,
-                                         percentile, timed_rounds,
-                                         write_csv)
-from mmsepvit.cli import add_timing_args, run
+from mmsepvit.cli import run
 
 
 class OnnxRunner:

@@ -39,17 +39,14 @@ import time
 from functools import partial
 
 import torch
+from benchmarking import (BASELINE, DTYPES, ActivationMeter, add_timing_args,
+                          comparison_backbones, describe_machine, matmul_macs,
+                          median, record_matmuls, square_product,
+                          time_matmuls, timed_rounds, write_csv)
 
-from mmsepvit.analysis.benchmark import (BASELINE, ActivationMeter,
-                                         comparison_backbones,
-                                         describe_machine, matmul_macs,
-                                         median, record_matmuls,
-                                         square_product, time_matmuls,
-                                         timed_rounds, write_csv)
-from mmsepvit.cli import add_timing_args, at_least, run
+from mmsepvit.cli import at_least, run
 from mmsepvit.models.utils.separable_attention import attention_path
 
-DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 SQUARE = 2048
 CEILING = f'{SQUARE}² product'
 # Twins-SVT-S's first stage sub-samples its keys with an 8x8 convolution

@@ -42,21 +42,18 @@ import time
 from contextlib import nullcontext
 
 import torch
+from benchmarking import (DTYPES, ONNXRUNTIME_BACKENDS, add_timing_args,
+                          describe_machine, median, pareto_front, percentile,
+                          timed_rounds)
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
-from mmsepvit.analysis.benchmark import (ONNXRUNTIME_BACKENDS,
-                                         describe_machine, median,
-                                         percentile, timed_rounds)
-from mmsepvit.analysis.frontier import pareto_front
 from mmsepvit.apis import build_model
-from mmsepvit.cli import (OptionError, add_cfg_options_arg, add_timing_args,
-                          load_config, run)
+from mmsepvit.cli import OptionError, add_cfg_options_arg, load_config, run
 from mmsepvit.hosts import host_of
 from mmsepvit.utils import (UserError, float32_mmcv_ops_under_cpu_autocast,
                             load_checkpoint_into, require_file)
 
-DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16)
 BACKENDS = ('pytorch', *ONNXRUNTIME_BACKENDS)
 TEST_TOOL = osp.join(osp.dirname(osp.dirname(osp.abspath(__file__))),
                      'test.py')
@@ -86,7 +83,7 @@ def parse_args():
     parser.add_argument(
         '--dtypes',
         nargs='+',
-        choices=sorted(DTYPES),
+        choices=('bf16', 'fp32'),
         default=['fp32', 'bf16'],
         help='PyTorch dtypes (onnxruntime rows are fp32)')
     parser.add_argument(
@@ -100,8 +97,9 @@ def parse_args():
     parser.add_argument(
         '--out', default='work_dirs/task_frontier',
         help='where the CSV and PNG go')
-    add_timing_args(parser, iters=5, warmup=1, dense=False,
-                    batch=(4, 'batch of the throughput rows, at the test size'))
+    add_timing_args(
+        parser, iters=5, warmup=1, dense=False,
+        batch=(4, 'batch of the throughput rows, at the test size'))
     add_cfg_options_arg(parser)
     args = parser.parse_args()
     if args.device != 'cpu':

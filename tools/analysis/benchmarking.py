@@ -1,7 +1,11 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""What the benchmark tools measure: interleaved timing rounds, the matrix
-products a model runs (to time them alone: the machine's ceiling for that
-model) and the activations a training step keeps for its backward pass."""
+"""What the benchmark tools of this folder share (they import it as a sibling
+module; it is no part of the mmsepvit package): their timing options and
+dtypes, interleaved timing rounds, the machine line, the matrix products a
+model runs (to time them alone: the machine's ceiling for that model), the
+activations a training step keeps for its backward pass, the Pareto front
+and the CSV rows."""
+import argparse
 import csv
 import os
 import os.path as osp
@@ -14,10 +18,12 @@ import torch
 from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
+from mmsepvit.cli import at_least, available_device
 from mmsepvit.utils.cpu_features import cpu_flags, cpu_name
 
 aten = torch.ops.aten
 
+DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 # What SepViT-T is compared with: ratios are given to it.
 BASELINE = 'Swin-T'
 # The benchmarks' onnxruntime backends: how the graph is exported, with
@@ -289,3 +295,46 @@ def write_csv(filename: str, rows: Sequence[dict]) -> None:
         writer.writeheader()
         writer.writerows(rows)
     print(f'\nWrote {len(rows)} rows to {filename}')
+
+
+def add_timing_args(parser: argparse.ArgumentParser,
+                    iters: int = 10,
+                    warmup: int = 2,
+                    dense: bool = True,
+                    batch: Tuple[int, str] = (
+                        16, 'batch of the 224x224 throughput rows')) -> None:
+    """``--batch-size``, ``--dense-batch-size`` (if ``dense``), ``--iters``,
+    ``--warmup``, ``--device``: what the benchmark tools share, with their
+    defaults for ``--iters``, ``--warmup`` and ``--batch-size`` (default and
+    help)."""
+    parser.add_argument(
+        '--batch-size', type=at_least(1), default=batch[0], help=batch[1])
+    if dense:
+        parser.add_argument(
+            '--dense-batch-size',
+            type=at_least(1),
+            default=2,
+            help='batch of the dense throughput rows')
+    parser.add_argument(
+        '--iters', type=at_least(1), default=iters, help='timed rounds')
+    parser.add_argument(
+        '--warmup',
+        type=at_least(0),
+        default=warmup,
+        help='untimed rounds first')
+    parser.add_argument(
+        '--device',
+        type=available_device,
+        default='cpu',
+        help='cpu or cuda[:N]')
+
+
+def pareto_front(latencies: Sequence[float],
+                 top1s: Sequence[float]) -> List[bool]:
+    """For each point, whether no other point is both faster (lower latency)
+    and more accurate, or as good in one and better in the other."""
+    points = list(zip(latencies, top1s))
+    return [
+        not any((l2 <= l1 and a2 >= a1) and (l2 < l1 or a2 > a1)
+                for l2, a2 in points) for l1, a1 in points
+    ]
