@@ -19,8 +19,8 @@ from mmengine.runner import Runner
 from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
                           apply_precision_args, load_runner_config, run)
 from mmsepvit.cli.preflight import (check_datasets, check_model_channels,
-                                    check_pretrained)
-from mmsepvit.engine import find_resumable_checkpoint
+                                    check_pretrained,
+                                    find_resumable_checkpoint)
 from mmsepvit.utils import MissingInputError
 
 

@@ -2,16 +2,19 @@
 """Checks ``tools/train.py`` and ``tools/test.py`` run before the Runner, so
 that a missing or empty dataset, a missing checkpoint or a backbone whose
 maps do not fit the neck stops with one message saying what was wrong and
-what would be right, rather than deep in a worker."""
+what would be right, rather than deep in a worker; and the checkpoint
+``--resume`` continues from (:func:`find_resumable_checkpoint`)."""
+import glob
 import os
 import os.path as osp
-from typing import Iterator, List, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from mmsepvit.utils import ConfigMismatchError, MissingInputError
+from mmsepvit.utils import (CheckpointFileError, ConfigMismatchError,
+                            MissingInputError, verify_checkpoint_file)
 
 DATASET_DOCS = 'docs/dataset_prepare.md'
 # Where the configs expect the datasets DATASET_DOCS describes.
@@ -175,3 +178,39 @@ def check_model_channels(cfg: Config) -> None:
             f'{gives}, but {where}={expected!r}. Make them agree, e.g. '
             f'--cfg-options {where}={channels!r} (or choose out_indices '
             f'that give {expected!r}).')
+
+
+def find_resumable_checkpoint(
+        work_dir: str) -> Tuple[Optional[str], List[str]]:
+    """The checkpoint ``--resume`` continues from, and why others were
+    passed over.
+
+    The file ``last_checkpoint`` names comes first, then the other ``*.pth``
+    files of ``work_dir``, newest first; the first one that exists and
+    passes its checksums wins.
+
+    Returns:
+        tuple: The path (None if nothing is resumable) and one message per
+        candidate passed over.
+    """
+    candidates = []
+    last_checkpoint = osp.join(work_dir, 'last_checkpoint')
+    if osp.isfile(last_checkpoint):
+        with open(last_checkpoint) as f:
+            named = f.read().strip()
+        if named:
+            candidates.append(named)
+    newest_first = sorted(
+        glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime, reverse=True)
+    for path in newest_first:
+        if osp.abspath(path) not in map(osp.abspath, candidates):
+            candidates.append(path)
+    passed_over = []
+    for path in candidates:
+        try:
+            verify_checkpoint_file(path)
+        except (OSError, CheckpointFileError) as error:
+            passed_over.append(f'cannot resume from {path}: {error}')
+            continue
+        return path, passed_over
+    return None, passed_over

@@ -2,8 +2,7 @@
 from .hooks import (InvalidLabelError, NonFiniteLossHook,
                     NonFiniteTrainingError, ResumableCheckpointHook,
                     ResumeLearningRateHook,
-                    SegLabelCheckHook, StageScaleHook,
-                    find_resumable_checkpoint)
+                    SegLabelCheckHook, StageScaleHook)
 from .optimizers import (AutocastOptimWrapper,
                          LayerDecayOptimWrapperConstructor)
 
@@ -12,5 +11,5 @@ __all__ = [
     'NonFiniteTrainingError',
     'LayerDecayOptimWrapperConstructor', 'ResumableCheckpointHook',
     'ResumeLearningRateHook',
-    'SegLabelCheckHook', 'StageScaleHook', 'find_resumable_checkpoint'
+    'SegLabelCheckHook', 'StageScaleHook'
 ]

@@ -19,7 +19,7 @@ from cli_helpers import (CLS_DEMO, DET_DEMO, NO_WORKERS, REPO, SEG_DEMO,
                          SIMMIM_SMALL_DATA, TRAIN, run_tool, run_tools,
                          start_tool, tool_env)
 
-from mmsepvit.engine import find_resumable_checkpoint
+from mmsepvit.cli.preflight import find_resumable_checkpoint
 
 # End to end: tool runs, exports or fresh interpreters.
 pytestmark = pytest.mark.slow

@@ -1,13 +1,12 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 from .non_finite_loss_hook import NonFiniteLossHook, NonFiniteTrainingError
 from .resume_learning_rate_hook import ResumeLearningRateHook
-from .resumable_checkpoint_hook import (ResumableCheckpointHook,
-                                        find_resumable_checkpoint)
+from .resumable_checkpoint_hook import ResumableCheckpointHook
 from .seg_label_check_hook import InvalidLabelError, SegLabelCheckHook
 from .stage_scale_hook import StageScaleHook
 
 __all__ = [
     'InvalidLabelError', 'NonFiniteLossHook', 'NonFiniteTrainingError',
     'ResumableCheckpointHook', 'ResumeLearningRateHook', 'SegLabelCheckHook',
-    'StageScaleHook', 'find_resumable_checkpoint'
+    'StageScaleHook'
 ]

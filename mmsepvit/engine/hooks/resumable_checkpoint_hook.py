@@ -3,7 +3,7 @@ import glob
 import os
 import os.path as osp
 import random
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, Optional
 
 import numpy as np
 import torch
@@ -14,8 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from mmsepvit.registry import HOOKS
-from mmsepvit.utils import (CheckpointFileError, check_state_dict_fits,
-                            checkpoint_state_dict, verify_checkpoint_file)
+from mmsepvit.utils import check_state_dict_fits, checkpoint_state_dict
 from ..worker_seeding import EpochSeededWorkers, can_seed_per_epoch
 
 PARTIAL_SUFFIX = '.partial'
@@ -111,42 +110,6 @@ class _RestoreBeforeDraw:
             self._loop.dataloader_iterator = self._inner
         self._draws_left -= 1
         return next(self._inner)
-
-
-def find_resumable_checkpoint(
-        work_dir: str) -> Tuple[Optional[str], List[str]]:
-    """The checkpoint ``--resume`` continues from, and why others were
-    passed over.
-
-    The file ``last_checkpoint`` names comes first, then the other ``*.pth``
-    files of ``work_dir``, newest first; the first one that exists and
-    passes its checksums wins.
-
-    Returns:
-        tuple: The path (None if nothing is resumable) and one message per
-        candidate passed over.
-    """
-    candidates = []
-    last_checkpoint = osp.join(work_dir, 'last_checkpoint')
-    if osp.isfile(last_checkpoint):
-        with open(last_checkpoint) as f:
-            named = f.read().strip()
-        if named:
-            candidates.append(named)
-    newest_first = sorted(
-        glob.glob(osp.join(work_dir, '*.pth')), key=osp.getmtime, reverse=True)
-    for path in newest_first:
-        if osp.abspath(path) not in map(osp.abspath, candidates):
-            candidates.append(path)
-    passed_over = []
-    for path in candidates:
-        try:
-            verify_checkpoint_file(path)
-        except (OSError, CheckpointFileError) as error:
-            passed_over.append(f'cannot resume from {path}: {error}')
-            continue
-        return path, passed_over
-    return None, passed_over
 
 
 @HOOKS.register_module()
