@@ -19,7 +19,9 @@ tool = import_tool(FRONTIER)
 FAMILIES, default_models, find_models, input_size, zoo = (
     tool.FAMILIES, tool.default_models, tool.find_models, tool.input_size,
     tool.zoo)
-describe_machine, pareto_front = tool.describe_machine, tool.pareto_front
+benchmarking = import_tool(REPO / 'tools' / 'analysis' / 'benchmarking.py')
+describe_machine, pareto_front = (benchmarking.describe_machine,
+                                  benchmarking.pareto_front)
 POOLFORMER = 'poolformer-s12_3rdparty_32xb128_in1k'
 
 

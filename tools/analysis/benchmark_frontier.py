@@ -52,7 +52,7 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from benchmarking import (DTYPES, ONNXRUNTIME_BACKENDS, add_timing_args,
-                          describe_machine, median, pareto_front, percentile,
+                          describe_machine, mark_fronts, median, percentile,
                           timed_rounds)
 from mmengine.config import Config
 
@@ -413,19 +413,6 @@ def measure_in_groups(models, settings, args):
                                     args)
 
 
-def mark_fronts(rows):
-    """Set ``on_front`` per panel (backend, dtype)."""
-    panels = {}
-    for row in rows:
-        panels.setdefault((row['backend'], row['dtype']), []).append(row)
-    for panel in panels.values():
-        front = pareto_front([r['latency_ms'] for r in panel],
-                             [r['top1'] for r in panel])
-        for row, on_front in zip(panel, front):
-            row['on_front'] = on_front
-    return panels
-
-
 def plot(panels, path):
     import matplotlib
     matplotlib.use('Agg')
@@ -496,7 +483,7 @@ def main():
                   f'{row["latency_p90_ms"]}), b{args.batch_size} '
                   f'{row["throughput_img_s"]} img/s (ready in '
                   f'{prepared:.0f} s)', flush=True)
-    panels = mark_fronts(rows)
+    panels = mark_fronts(rows, 'top1')
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'frontier.csv'), 'w', newline='') as f:
         writer = csv.DictWriter(f, COLUMNS)

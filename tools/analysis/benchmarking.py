@@ -338,3 +338,18 @@ def pareto_front(latencies: Sequence[float],
         not any((l2 <= l1 and a2 >= a1) and (l2 < l1 or a2 > a1)
                 for l2, a2 in points) for l1, a1 in points
     ]
+
+
+def mark_fronts(rows: Sequence[dict], metric: str) -> Dict[tuple, list]:
+    """Set each row's ``on_front`` (:func:`pareto_front` of ``latency_ms``
+    and ``metric``) within its panel, the rows of one (backend, dtype);
+    the panels."""
+    panels = {}
+    for row in rows:
+        panels.setdefault((row['backend'], row['dtype']), []).append(row)
+    for panel in panels.values():
+        front = pareto_front([r['latency_ms'] for r in panel],
+                             [r[metric] for r in panel])
+        for row, on_front in zip(panel, front):
+            row['on_front'] = on_front
+    return panels

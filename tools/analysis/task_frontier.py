@@ -43,7 +43,7 @@ from contextlib import nullcontext
 
 import torch
 from benchmarking import (DTYPES, ONNXRUNTIME_BACKENDS, add_timing_args,
-                          describe_machine, median, pareto_front, percentile,
+                          describe_machine, mark_fronts, median, percentile,
                           timed_rounds)
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
@@ -257,19 +257,6 @@ def earlier_metrics(path):
                 float(row['value']) for row in csv.DictReader(f)}
 
 
-def mark_fronts(rows):
-    """Set ``on_front`` per panel (backend, dtype); the panels."""
-    panels = {}
-    for row in rows:
-        panels.setdefault((row['backend'], row['dtype']), []).append(row)
-    for panel in panels.values():
-        front = pareto_front([r['latency_ms'] for r in panel],
-                             [r['value'] for r in panel])
-        for row, on_front in zip(panel, front):
-            row['on_front'] = on_front
-    return panels
-
-
 def plot(panels, metric, path):
     import matplotlib
     matplotlib.use('Agg')
@@ -365,7 +352,7 @@ def main():
                     args.batch_size / median(of('throughput')), 2)))
     if not rows:
         raise UserError('No model could be timed in any backend.')
-    panels = mark_fronts(rows)
+    panels = mark_fronts(rows, 'value')
     os.makedirs(args.out, exist_ok=True)
     csv_path = osp.join(args.out, 'task_frontier.csv')
     with open(csv_path, 'w', newline='') as f:

@@ -17,8 +17,22 @@ def _kl_divergence(student_logits: torch.Tensor,
             (teacher_log_p - student_logits.log_softmax(dim))).sum(dim)
 
 
+class _SoftTargetDivergence(nn.Module):
+    """A KL divergence of softmaxes at temperature ``tau``, multiplied by
+    ``tau ** 2`` (so that the gradients' scale does not depend on ``tau``)
+    and by ``loss_weight``."""
+
+    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0):
+        super().__init__()
+        self.tau = tau
+        self.loss_weight = loss_weight
+
+    def _weighted(self, divergence: torch.Tensor) -> torch.Tensor:
+        return self.loss_weight * self.tau**2 * divergence.mean()
+
+
 @MODELS.register_module()
-class ChannelWiseDivergence(nn.Module):
+class ChannelWiseDivergence(_SoftTargetDivergence):
     """Channel-wise distillation of dense predictions (Shu et al., ICCV
     2021, "Channel-wise Knowledge Distillation for Dense Prediction").
 
@@ -33,11 +47,6 @@ class ChannelWiseDivergence(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0):
-        super().__init__()
-        self.tau = tau
-        self.loss_weight = loss_weight
-
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> torch.Tensor:
         N, C = student.shape[:2]
@@ -45,11 +54,11 @@ class ChannelWiseDivergence(nn.Module):
             student.float().reshape(N, C, -1) / self.tau,
             teacher.float().reshape(N, C, -1) / self.tau,
             dim=-1)
-        return self.loss_weight * self.tau**2 * divergence.mean()
+        return self._weighted(divergence)
 
 
 @MODELS.register_module()
-class PixelWiseDivergence(nn.Module):
+class PixelWiseDivergence(_SoftTargetDivergence):
     """Pixel-wise distillation of dense predictions (Hinton et al.'s soft
     targets at every location): the KL divergence of the student's class
     distribution from the teacher's at temperature ``tau``, averaged over
@@ -60,16 +69,11 @@ class PixelWiseDivergence(nn.Module):
         loss_weight (float): Weight of the loss. Defaults to 1.0.
     """
 
-    def __init__(self, tau: float = 1.0, loss_weight: float = 1.0):
-        super().__init__()
-        self.tau = tau
-        self.loss_weight = loss_weight
-
     def forward(self, student: torch.Tensor,
                 teacher: torch.Tensor) -> torch.Tensor:
         divergence = _kl_divergence(
             student.float() / self.tau, teacher.float() / self.tau, dim=1)
-        return self.loss_weight * self.tau**2 * divergence.mean()
+        return self._weighted(divergence)
 
 
 @MODELS.register_module()
