@@ -3,17 +3,8 @@
 # converted with tools/model_converters/efficientnet_lite2timm.py) with the
 # schedule of fpn_sepvit_lite_stanford_background.py: the bar a distilled
 # SepViT-Lite is measured against.
-_base_ = './fpn_sepvit_lite_stanford_background.py'
-model = dict(
-    # EfficientNet-Lite's inputs: (pixels - 127.5) / 127.5.
-    data_preprocessor=dict(mean=[127.5] * 3, std=[127.5] * 3),
-    backbone=dict(
-        _delete_=True,
-        type='mmpretrain.TIMMBackbone',
-        model_name='tf_efficientnet_lite0',
-        features_only=True,
-        out_indices=(1, 2, 3, 4),
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='{{$TEACHER_CHECKPOINT:checkpoints/tf_efficientnet_lite0.pth}}')),  # noqa: E501
-    neck=dict(in_channels=[24, 40, 112, 320]))
+_base_ = [
+    './fpn_sepvit_lite_stanford_background.py',
+    '../_base_/models/efficientnet_lite0_timm.py'
+]
+model = dict(_base_.efficientnet_lite0_backbone)
