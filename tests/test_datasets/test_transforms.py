@@ -64,12 +64,15 @@ def test_it_is_a_config_transform(tmp_path):
 
 
 def test_an_unlabeled_image_gets_an_ignored_label_map(tmp_path):
-    """Through the Stanford Background training pipeline: the label map is
-    cropped and flipped with the image and ignored everywhere, so the
-    decode head's cross-entropy (averaged over labelled pixels) is zero."""
+    """Through the Stanford Background training pipeline and the student's
+    data preprocessor: the label map is resized, cropped and flipped with the
+    image (a resize below the crop size included) and padded with the ignore
+    index, so the batch is ignored everywhere and the decode head's
+    cross-entropy (averaged over labelled pixels) is zero."""
     import torch
     from mmengine.config import Config
     from mmseg.models.losses import CrossEntropyLoss
+    from mmseg.registry import MODELS
     init_default_scope('mmseg')
     cfg = Config.fromfile(
         REPO / 'configs' / 'distill' /
@@ -77,14 +80,27 @@ def test_an_unlabeled_image_gets_an_ignored_label_map(tmp_path):
         'unlabeled.py')
     unlabeled = cfg.train_dataloader.dataset.datasets[1]
     pipeline = Compose(unlabeled.pipeline)
-    packed = pipeline(dict(img_path=photo(tmp_path / 'a.jpg', 320, 240),
-                           seg_fields=[], reduce_zero_label=False))
-    labels = packed['data_samples'].gt_sem_seg.data
-    assert labels.shape == (1, 192, 192) == (1, *packed['inputs'].shape[1:])
-    assert (labels == 255).all()
+    preprocessor = MODELS.build(cfg.model.student.data_preprocessor)
     loss = CrossEntropyLoss(**{
         k: v for k, v in
         cfg.model.student.decode_head.loss_decode.items() if k != 'type'
     })
-    assert loss(torch.randn(1, 8, 192, 192), labels.long(),
-                ignore_index=255).item() == 0
+    image = photo(tmp_path / 'a.jpg', 320, 240)
+    crops = set()
+    for seed in range(12):  # resize ratios from 0.75 to 1.5 of 320x240
+        np.random.seed(seed)
+        packed = pipeline(dict(img_path=image, seg_fields=[],
+                               reduce_zero_label=False))
+        labels = packed['data_samples'].gt_sem_seg.data
+        assert labels.shape == (1, *packed['inputs'].shape[1:])
+        crops.add(tuple(labels.shape[1:]))
+        batch = preprocessor(dict(inputs=[packed['inputs']],
+                                  data_samples=[packed['data_samples']]),
+                             training=True)
+        labels = batch['data_samples'][0].gt_sem_seg.data
+        assert batch['inputs'].shape == (1, 3, 192, 192)
+        assert labels.shape == (1, 192, 192)
+        assert (labels == 255).all()
+        assert loss(torch.randn(1, 8, 192, 192), labels.long(),
+                    ignore_index=255).item() == 0
+    assert (192, 192) in crops and len(crops) > 1  # both cases were seen
