@@ -8,6 +8,7 @@ import torch.nn as nn
 from mmengine.model import BaseModel
 
 from mmsepvit.utils import UnusableInputError
+from mmsepvit.utils.compat import head_predictions
 
 from .onnx_export import (CLASSIFIER, INPUT_NAME, SEGMENTOR,
                           SINGLE_STAGE_DETECTOR, TWO_STAGE_DETECTOR,
@@ -181,8 +182,8 @@ class OnnxRuntimeModel(BaseModel):
         outputs = self.run_graph(inputs)
         model = self.model
         if self.kind == CLASSIFIER:
-            return model.head._get_predictions(outputs['logits'][0],
-                                               data_samples)
+            return head_predictions(model.head, outputs['logits'][0],
+                                    data_samples)
         if self.kind == SEGMENTOR:
             return model.postprocess_result(outputs['seg_logits'][0],
                                             data_samples)

@@ -6,13 +6,15 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, get_worker_info
 
+from mmsepvit.utils.compat import workers_started
+
 
 def can_seed_per_epoch(loader: DataLoader) -> bool:
     """Whether :class:`EpochSeededWorkers` can take over ``loader``: its
     workers persist, have not started, and fetch whole batches."""
     return (loader.num_workers > 0 and loader.persistent_workers
             and loader.batch_sampler is not None
-            and getattr(loader, '_iterator', None) is None)
+            and not workers_started(loader))
 
 
 class EpochSeededWorkers:

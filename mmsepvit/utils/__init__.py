@@ -8,7 +8,8 @@ from .safe_checkpoint import (CheckpointFileError, CheckpointMismatchError,
                               UnsafeCheckpointError, check_state_dict_fits,
                               checkpoint_state_dict, first_non_finite,
                               load_checkpoint_file, load_checkpoint_into,
-                              register_safe_loader, save_state_dict,
+                              register_safe_loader, revise_on_load,
+                              save_state_dict,
                               verify_checkpoint_file)
 
 __all__ = [
@@ -20,6 +21,6 @@ __all__ = [
     'NonFiniteCheckpointError', 'UnsafeCheckpointError',
     'check_state_dict_fits', 'checkpoint_state_dict', 'first_non_finite',
     'load_checkpoint_file', 'load_checkpoint_into', 'register_safe_loader',
-    'save_state_dict',
+    'revise_on_load', 'save_state_dict',
     'verify_checkpoint_file'
 ]

@@ -1,13 +1,36 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Shims that let the pinned OpenMMLab releases run under bfloat16 autocast
-on CPU (they were written for float16 on GPUs).
+"""Where mmsepvit reaches past the public APIs of the pinned releases.
 
-Each shim names the release gap it covers; drop it once the pinned release
-carries the fix. Both are used only where CPU autocast runs, never at
-import.
+Each entry names the gap it covers; drop it once a pinned release covers it.
+
+- bfloat16 shims: the pinned OpenMMLab releases were written for float16 on
+  GPUs; :func:`float32_mmcv_ops_under_cpu_autocast` and
+  :func:`float32_predictions` let them run under CPU autocast (used only
+  where CPU autocast runs, never at import).
+- :func:`workers_started`: torch has no public way to ask whether a
+  ``DataLoader`` made its persistent workers (``DataLoader._iterator``).
+- :func:`head_predictions`: mmpretrain's heads post-process scores only
+  inside ``predict``, which runs the head's layers too
+  (``ClsHead._get_predictions``).
+- :func:`numpy_pickle_globals`: numpy pickles arrays through its private
+  ``multiarray._reconstruct``, which a safe checkpoint loader must allow.
+- :data:`SCHEDULER_RATE_KEYS`: mmengine saves a scheduler's current values
+  under its attribute name ``_last_value``.
+
+Overrides of private methods live with their classes, as no public hook
+covers them: :class:`~mmsepvit.engine.ResumableCheckpointHook` extends
+mmengine's ``CheckpointHook._save_checkpoint_with_step`` (the one place a
+checkpoint's save and its deletions meet) and
+:class:`~mmsepvit.models.distillers.FrozenTeacherDistiller` extends
+``nn.Module._apply`` (the one place every device and dtype move passes)
+to move a teacher kept out of the module tree. The SepViT modules revise
+the checkpoints they read through the public
+``register_load_state_dict_pre_hook``.
 """
-from typing import Callable
+from typing import Callable, List, Tuple, Union
 
+import numpy as np
+import numpy.core.multiarray as multiarray
 import torch
 from mmengine.structures import BaseDataElement
 
@@ -99,3 +122,42 @@ def float32_predictions(test_step: Callable) -> Callable:
         return samples
 
     return wrapped
+
+
+def workers_started(loader) -> bool:
+    """Whether ``loader`` (a ``torch.utils.data.DataLoader`` with
+    persistent workers) has started them."""
+    return loader._iterator is not None
+
+
+def head_predictions(head, scores: torch.Tensor, data_samples: list) -> list:
+    """``data_samples`` with the predictions ``head`` (an mmpretrain
+    classification head) makes of its output ``scores``."""
+    return head._get_predictions(scores, data_samples)
+
+
+# The learning-rate lists in a saved mmengine parameter scheduler's state.
+SCHEDULER_RATE_KEYS = ('base_values', '_last_value')
+
+
+def numpy_pickle_globals(
+) -> List[Union[Callable, Tuple[Callable, str]]]:
+    """What numpy arrays, scalars and dtypes pickle as, in the form of
+    :func:`torch.serialization.safe_globals`."""
+    numeric = [
+        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
+        np.uint32, np.uint64, np.float16, np.float32, np.float64,
+        np.complex64, np.complex128
+    ]
+    # numpy 1 pickles arrays and scalars as numpy.core.multiarray's, numpy 2
+    # as numpy._core.multiarray's: a checkpoint saved under either may be
+    # loaded under the other.
+    return [
+        *((getattr(multiarray, name), f'{module}.{name}')
+          for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
+          for name in ('_reconstruct', 'scalar')),
+        np.ndarray,
+        np.dtype,
+        *{type(np.dtype(t))
+          for t in numeric},
+    ]

@@ -23,14 +23,13 @@ import zipfile
 from typing import (Any, Callable, Iterable, List, Mapping, Optional,
                     Sequence, Tuple, Union)
 
-import numpy as np
-import numpy.core.multiarray as multiarray
 import torch
 from mmengine.logging import print_log
 from mmengine.logging.history_buffer import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 from torch import nn
 
+from .compat import numpy_pickle_globals
 from .errors import UserError, require_file
 
 TRUSTED_CHECKPOINTS_ENV = 'MMSEPVIT_TRUSTED_CHECKPOINTS'
@@ -72,26 +71,6 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         f'methods of HistoryBuffer may be fetched by name)')
 
 
-def _numpy_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
-    numeric = [
-        np.bool_, np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16,
-        np.uint32, np.uint64, np.float16, np.float32, np.float64,
-        np.complex64, np.complex128
-    ]
-    # numpy 1 pickles arrays and scalars as numpy.core.multiarray's, numpy 2
-    # as numpy._core.multiarray's: a checkpoint saved under either may be
-    # loaded under the other.
-    return [
-        *((getattr(multiarray, name), f'{module}.{name}')
-          for module in ('numpy.core.multiarray', 'numpy._core.multiarray')
-          for name in ('_reconstruct', 'scalar')),
-        np.ndarray,
-        np.dtype,
-        *{type(np.dtype(t))
-          for t in numeric},
-    ]
-
-
 def runner_checkpoint_globals(
 ) -> List[Union[Callable, Tuple[Callable, str]]]:
     """What mmengine Runner checkpoints name besides tensors and containers,
@@ -99,7 +78,7 @@ def runner_checkpoint_globals(
     return [
         HistoryBuffer,
         (_history_buffer_getattr, 'builtins.getattr'),
-        *_numpy_globals(),
+        *numpy_pickle_globals(),
     ]
 
 
@@ -262,6 +241,15 @@ def checkpoint_state_dict(checkpoint: Mapping) -> dict:
                        if isinstance(checkpoint.get(key), Mapping)),
                       checkpoint)
     return {_WRAPPER_PREFIX.sub('', k): v for k, v in state_dict.items()}
+
+
+def revise_on_load(module: nn.Module, state_dict: dict, prefix: str,
+                   *args) -> None:
+    """A load-state-dict pre-hook (for
+    :meth:`torch.nn.Module.register_load_state_dict_pre_hook`) that runs
+    ``module.revise_state_dict(state_dict, prefix)`` on the weights being
+    loaded."""
+    module.revise_state_dict(state_dict, prefix)
 
 
 def state_dict_as_loaded(model: nn.Module,

@@ -266,6 +266,8 @@ class ResumableCheckpointHook(CheckpointHook):
     # Saving -----------------------------------------------------------------
 
     def _save_checkpoint_with_step(self, runner, step, meta):
+        # Listed in mmsepvit.utils.compat: no public hook point holds both a
+        # save and the deletions of older checkpoints.
         # mmengine's saving, with its deletions held back (see the class
         # docstring); inside validation (best checkpoints), the training
         # stream is the state validation started from.

@@ -3,6 +3,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from mmsepvit.registry import HOOKS
+from mmsepvit.utils.compat import SCHEDULER_RATE_KEYS
 
 
 @HOOKS.register_module()
@@ -52,7 +53,7 @@ class ResumeLearningRateHook(Hook):
         for state in schedulers:
             if state.get('param_name') != 'lr':
                 continue
-            for key in ('base_values', '_last_value'):
+            for key in SCHEDULER_RATE_KEYS:
                 if key in state:
                     state[key] = [value * scale for value in state[key]]
             if state.get('eta_min') is not None:

@@ -15,7 +15,7 @@ from mmengine.utils import to_2tuple
 from mmengine.utils.dl_utils import is_norm
 
 from mmsepvit.registry import MODELS
-from mmsepvit.utils import CheckpointMismatchError
+from mmsepvit.utils import CheckpointMismatchError, revise_on_load
 from ..utils import (ConditionalPositionEncoding, GELURecomputingFFN,
                      SeparableSelfAttention)
 
@@ -372,6 +372,7 @@ class SepViT(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        self.register_load_state_dict_pre_hook(revise_on_load)
         arch = self._check_arguments(arch, window_sizes, out_indices,
                                      stage_norms, frozen_stages,
                                      attn_drop_rate, drop_path_rate)
@@ -497,10 +498,6 @@ class SepViT(BaseModule):
         if self.stage_norms == 'main_path':
             return self.norm_after_stage[i]
         return getattr(self, f'norm{i}', None)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        self.revise_state_dict(state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def revise_state_dict(self, state_dict: dict, prefix: str = '') -> None:
         """Rename and drop, in place, what this model reads differently in

@@ -85,6 +85,7 @@ class FrozenTeacherDistiller(BaseModel):
         self.load_teacher()
 
     def _apply(self, fn, *args, **kwargs):
+        # Listed in mmsepvit.utils.compat: no public hook sees device moves.
         self.teacher._apply(fn, *args, **kwargs)
         return super()._apply(fn, *args, **kwargs)
 

@@ -9,6 +9,7 @@ from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 
 from mmsepvit.utils.cpu_features import cpu_has_amx_bf16
+from mmsepvit.utils.safe_checkpoint import revise_on_load
 
 WINDOW_TOKEN_MODES = ('zeros', 'shared', 'per_window')
 
@@ -192,6 +193,7 @@ class SeparableSelfAttention(BaseModule):
                  act_cfg: dict = dict(type='GELU'),
                  init_cfg: Optional[dict] = None):
         super().__init__(init_cfg=init_cfg)
+        self.register_load_state_dict_pre_hook(revise_on_load)
         if embed_dims % num_heads != 0:
             raise ValueError(f'embed_dims ({embed_dims}) must be divisible '
                              f'by num_heads ({num_heads}).')
@@ -229,10 +231,6 @@ class SeparableSelfAttention(BaseModule):
             self.pwa_qk = nn.Linear(embed_dims, embed_dims * 2, bias=qkv_bias)
         self.proj = nn.Linear(embed_dims, embed_dims)
         self.proj_drop = nn.Dropout(proj_drop)
-
-    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
-        self.revise_state_dict(state_dict, prefix)
-        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def revise_state_dict(self, state_dict: dict, prefix: str = '') -> None:
         """Resample, in place, per-window tokens learned at another input
