@@ -18,7 +18,8 @@ from mmengine.runner import Runner
 
 from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
                           apply_precision_args, load_runner_config, run)
-from mmsepvit.cli.preflight import (check_datasets, check_model_channels,
+from mmsepvit.cli.preflight import (check_checkpoint_fits, check_datasets,
+                                    check_model_channels,
                                     check_pretrained,
                                     find_resumable_checkpoint)
 from mmsepvit.utils import MissingInputError
@@ -92,7 +93,9 @@ def main():
     check_datasets(cfg, loaders)
     check_pretrained(cfg)
     check_model_channels(cfg)
-    Runner.from_cfg(cfg).train()
+    runner = Runner.from_cfg(cfg)
+    check_checkpoint_fits(runner)
+    runner.train()
 
 
 if __name__ == '__main__':

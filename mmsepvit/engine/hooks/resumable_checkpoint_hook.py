@@ -10,11 +10,9 @@ import torch
 from mmengine.dist import all_gather_object, get_rank, is_main_process
 from mmengine.fileio import LocalBackend, register_backend
 from mmengine.hooks import CheckpointHook
-from mmengine.model import is_model_wrapper
 from mmengine.runner import IterBasedTrainLoop
 
 from mmsepvit.registry import HOOKS
-from mmsepvit.utils import check_state_dict_fits, checkpoint_state_dict
 from ..worker_seeding import EpochSeededWorkers, can_seed_per_epoch
 
 PARTIAL_SUFFIX = '.partial'
@@ -141,10 +139,6 @@ class ResumableCheckpointHook(CheckpointHook):
       that new workers draw what the uninterrupted run's old ones do.
     - Validation runs on a copy of the random state, so it draws nothing
       from the training stream whether or not a run was resumed.
-    - **Fit.** A checkpoint loaded to resume or start from (``--resume``,
-      ``load_from``, auto-resume) must have exactly the model's weights and
-      shapes; otherwise :class:`CheckpointMismatchError` stops the run
-      before any step, naming the first mismatching key and both shapes.
 
     Exactness needs the same number of threads (a product split among
     other threads adds in another order) and the same data loader settings
@@ -191,19 +185,6 @@ class ResumableCheckpointHook(CheckpointHook):
             checkpoint['rng_states'] = states
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        # mmengine loads resumed and load_from weights non-strictly: a
-        # checkpoint of another model would only print warnings.
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        path = runner.cfg.get('load_from')
-        check_state_dict_fits(
-            model,
-            checkpoint_state_dict(checkpoint),
-            f'Checkpoint {path}' if path else 'The checkpoint to resume',
-            hint=' Resuming and load_from need a checkpoint of this '
-            "config's model; to start from another model's backbone, set "
-            "the backbone's init_cfg=dict(type='Pretrained', "
-            "checkpoint=..., prefix='backbone.').")
         states = checkpoint.get('rng_states')
         if states is None:
             return
