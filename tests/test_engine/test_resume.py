@@ -251,7 +251,8 @@ def test_killed_and_resumed_simmim_pretraining_equals_an_uninterrupted_one(
 def test_resume_and_load_from_refuse_another_models_checkpoint(
         shapes_workspace, tmp_path):
     """A SepViT-T checkpoint of the seg demo, given to the Lite demo config
-    by --resume PATH, by load_from and found by --resume in the work dir:
+    by --resume PATH, by load_from, found by --resume in the work dir and
+    by mmengine for a config's resume=True:
     exit code 1 before any step, the first mismatching weight named with
     both shapes, nothing written."""
     tiny = tmp_path / 'tiny'
@@ -263,15 +264,20 @@ def test_resume_and_load_from_refuse_another_models_checkpoint(
     ], shapes_workspace)
     assert code == 0, out[-3000:]
     checkpoint = tiny / 'iter_1.pth'
-    found = tmp_path / 'found'
-    found.mkdir()
-    shutil.copy(checkpoint, found / 'iter_1.pth')
+    found, in_config = tmp_path / 'found', tmp_path / 'in_config'
+    for work_dir in (found, in_config):
+        work_dir.mkdir()
+        shutil.copy(checkpoint, work_dir / 'iter_1.pth')
+        (work_dir / 'last_checkpoint').write_text(
+            str(work_dir / 'iter_1.pth'))
     lite = [TRAIN, SEG_DEMO, '--cfg-options', *NO_WORKERS]
-    work_dirs = [tmp_path / 'resume', tmp_path / 'load_from', found]
+    work_dirs = [tmp_path / 'resume', tmp_path / 'load_from', found,
+                 in_config]
     results = run_tools([
         [*lite, '--work-dir', work_dirs[0], '--resume', checkpoint],
         [*lite, f'load_from={checkpoint}', '--work-dir', work_dirs[1]],
         [*lite, '--work-dir', work_dirs[2], '--resume'],
+        [*lite, 'resume=True', '--work-dir', work_dirs[3]],
     ], shapes_workspace)
     for (code, out), work_dir in zip(results, work_dirs):
         assert code == 1, out[-3000:]
@@ -280,7 +286,7 @@ def test_resume_and_load_from_refuse_another_models_checkpoint(
             r'in the checkpoint and \[32(, \d+)*\] in the model', out), out
         assert 'Traceback' not in out and 'Iter(train)' not in out, out
         assert sorted(p.name for p in work_dir.glob('*.pth')) == (
-            ['iter_1.pth'] if work_dir == found else [])
+            ['iter_1.pth'] if work_dir in (found, in_config) else [])
     assert f'Checkpoint {checkpoint} does not fit' in results[0][1]
 
 
