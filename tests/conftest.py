@@ -1,8 +1,10 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
 import os
+import random
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -19,6 +21,15 @@ if 'PYTEST_XDIST_WORKER_COUNT' in os.environ:
                  int(os.environ['PYTEST_XDIST_WORKER_COUNT']))
     os.environ['OMP_NUM_THREADS'] = str(_cores)
     torch.set_num_threads(_cores)
+
+
+@pytest.fixture(autouse=True)
+def _seeded_generators():
+    """Each test starts from the same random state, whichever tests ran
+    before it in its worker: a result never depends on the test order."""
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
 
 
 def pytest_collection_modifyitems(config, items):
