@@ -18,8 +18,7 @@ from mmengine.runner import Runner
 
 from mmsepvit.cli import (OptionError, add_common_args, add_precision_args,
                           apply_precision_args, load_runner_config, run)
-from mmsepvit.cli.preflight import (check_checkpoint_fits, check_datasets,
-                                    check_model_channels,
+from mmsepvit.cli.preflight import (check_datasets, check_model_channels,
                                     check_pretrained,
                                     find_resumable_checkpoint)
 from mmsepvit.utils import MissingInputError
@@ -43,9 +42,10 @@ def parse_args():
     return parser.parse_args()
 
 
-# Every run stops at its first non-finite loss and never saves non-finite
-# weights; a learning rate changed for --resume takes effect.
-DEFAULT_HOOKS = ('mmsepvit.NonFiniteLossHook',
+# Every run refuses a checkpoint of another model to resume or start from,
+# stops at its first non-finite loss and never saves non-finite weights; a
+# learning rate changed for --resume takes effect.
+DEFAULT_HOOKS = ('mmsepvit.CheckpointFitHook', 'mmsepvit.NonFiniteLossHook',
                  'mmsepvit.ResumeLearningRateHook')
 
 
@@ -93,9 +93,7 @@ def main():
     check_datasets(cfg, loaders)
     check_pretrained(cfg)
     check_model_channels(cfg)
-    runner = Runner.from_cfg(cfg)
-    check_checkpoint_fits(runner)
-    runner.train()
+    Runner.from_cfg(cfg).train()
 
 
 if __name__ == '__main__':

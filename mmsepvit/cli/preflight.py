@@ -1,10 +1,9 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Checks ``tools/train.py`` and ``tools/test.py`` run before training or
-testing, so that a missing or empty dataset, a missing checkpoint, a
-backbone whose maps do not fit the neck or a checkpoint of another model
-stops with one message saying what was wrong and what would be right,
-rather than deep in a worker; and the checkpoint ``--resume`` continues
-from (:func:`find_resumable_checkpoint`)."""
+"""Checks ``tools/train.py`` and ``tools/test.py`` run before the Runner, so
+that a missing or empty dataset, a missing checkpoint or a backbone whose
+maps do not fit the neck stops with one message saying what was wrong and
+what would be right, rather than deep in a worker; and the checkpoint
+``--resume`` continues from (:func:`find_resumable_checkpoint`)."""
 import glob
 import os
 import os.path as osp
@@ -12,14 +11,10 @@ from typing import Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.model import is_model_wrapper
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmsepvit.utils import (CheckpointFileError, ConfigMismatchError,
-                            MissingInputError, check_state_dict_fits,
-                            checkpoint_state_dict, load_checkpoint_file,
-                            verify_checkpoint_file)
+                            MissingInputError, verify_checkpoint_file)
 
 DATASET_DOCS = 'docs/dataset_prepare.md'
 # Where the configs expect the datasets DATASET_DOCS describes.
@@ -133,29 +128,6 @@ def check_pretrained(cfg: Config) -> None:
             f'tools/model_converters/sepvit2mmsepvit.py, and put the file '
             f'there; or train from scratch with --cfg-options '
             f'{parent}=None.')
-
-
-def check_checkpoint_fits(runner: Runner) -> None:
-    """Raise :class:`~mmsepvit.utils.CheckpointMismatchError` if the
-    checkpoint a run resumes or starts from (``--resume``, ``load_from``,
-    ``resume=True``) is not of the runner's model, naming the first
-    misfit: mmengine loads both non-strictly, so another model's weights
-    would only print warnings."""
-    cfg = runner.cfg
-    path = cfg.get('load_from') or (
-        cfg.get('resume') and find_latest_checkpoint(runner.work_dir))
-    if not path:
-        return
-    model = runner.model.module if is_model_wrapper(
-        runner.model) else runner.model
-    check_state_dict_fits(
-        model,
-        checkpoint_state_dict(load_checkpoint_file(path, 'cpu')),
-        f'Checkpoint {path}',
-        hint=' Resuming and load_from need a checkpoint of this '
-        "config's model; to start from another model's backbone, set "
-        "the backbone's init_cfg=dict(type='Pretrained', "
-        "checkpoint=..., prefix='backbone.').")
 
 
 def _backbone_channels(backbone_cfg: dict, scope: str) -> List[int]:

@@ -1,5 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-from .hooks import (InvalidLabelError, NonFiniteLossHook,
+from .hooks import (CheckpointFitHook, InvalidLabelError, NonFiniteLossHook,
                     NonFiniteTrainingError, ResumableCheckpointHook,
                     ResumeLearningRateHook,
                     SegLabelCheckHook, StageScaleHook)
@@ -7,9 +7,8 @@ from .optimizers import (AutocastOptimWrapper,
                          LayerDecayOptimWrapperConstructor)
 
 __all__ = [
-    'AutocastOptimWrapper', 'InvalidLabelError', 'NonFiniteLossHook',
-    'NonFiniteTrainingError',
-    'LayerDecayOptimWrapperConstructor', 'ResumableCheckpointHook',
-    'ResumeLearningRateHook',
-    'SegLabelCheckHook', 'StageScaleHook'
+    'AutocastOptimWrapper', 'CheckpointFitHook', 'InvalidLabelError',
+    'LayerDecayOptimWrapperConstructor', 'NonFiniteLossHook',
+    'NonFiniteTrainingError', 'ResumableCheckpointHook',
+    'ResumeLearningRateHook', 'SegLabelCheckHook', 'StageScaleHook'
 ]

@@ -1,4 +1,5 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
+from .checkpoint_fit_hook import CheckpointFitHook
 from .non_finite_loss_hook import NonFiniteLossHook, NonFiniteTrainingError
 from .resume_learning_rate_hook import ResumeLearningRateHook
 from .resumable_checkpoint_hook import ResumableCheckpointHook
@@ -6,7 +7,7 @@ from .seg_label_check_hook import InvalidLabelError, SegLabelCheckHook
 from .stage_scale_hook import StageScaleHook
 
 __all__ = [
-    'InvalidLabelError', 'NonFiniteLossHook', 'NonFiniteTrainingError',
-    'ResumableCheckpointHook', 'ResumeLearningRateHook', 'SegLabelCheckHook',
-    'StageScaleHook'
+    'CheckpointFitHook', 'InvalidLabelError', 'NonFiniteLossHook',
+    'NonFiniteTrainingError', 'ResumableCheckpointHook',
+    'ResumeLearningRateHook', 'SegLabelCheckHook', 'StageScaleHook'
 ]

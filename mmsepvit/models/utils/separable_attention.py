@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 
+from mmsepvit.utils import revise_on_load
 from mmsepvit.utils.cpu_features import cpu_has_amx_bf16
-from mmsepvit.utils.safe_checkpoint import revise_on_load
 
 WINDOW_TOKEN_MODES = ('zeros', 'shared', 'per_window')
 
