@@ -46,7 +46,9 @@ def pytest_collection_modifyitems(config, items):
 def shapes_workspace(tmp_path_factory):
     """A working directory holding a tiny data/shapes, as the configs
     expect relative to the current directory."""
-    from mmsepvit.demo_data import make_shapes_datasets
+    from cli_helpers import REPO, import_tool
+    make_shapes_datasets = import_tool(
+        REPO / 'tools' / 'misc' / 'shapes_data.py').make_shapes_datasets
     root = tmp_path_factory.mktemp('workspace')
     make_shapes_datasets(
         str(root / 'data' / 'shapes'), num_train=8, num_val=4)

@@ -11,10 +11,11 @@ from collections import defaultdict
 import cv2
 import numpy as np
 
-from mmsepvit.demo_data import make_crowded_shapes_dataset
-from tests.cli_helpers import REPO
+from tests.cli_helpers import REPO, import_tool
 
 TOOL = str(REPO / 'tools' / 'misc' / 'make_shapes_data.py')
+make_crowded_shapes_dataset = import_tool(
+    REPO / 'tools' / 'misc' / 'shapes_data.py').make_crowded_shapes_dataset
 
 
 def _write(root):

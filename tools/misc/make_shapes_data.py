@@ -7,9 +7,9 @@
 import argparse
 import time
 
+from shapes_data import make_crowded_shapes_dataset, make_shapes_datasets
+
 from mmsepvit.cli import at_least, run
-from mmsepvit.demo_data import (make_crowded_shapes_dataset,
-                                make_shapes_datasets)
 
 
 def main():

@@ -1,5 +1,7 @@
 # Copyright (c) mmsepvit contributors. All rights reserved.
-"""Synthetic "shapes" datasets in the ImageNet, ADE20K and COCO layouts.
+"""Synthetic "shapes" datasets in the ImageNet, ADE20K and COCO layouts, for
+``make_shapes_data.py`` beside it (a module of the tools, no part of the
+mmsepvit package).
 
 mmsepvit's demo configs train on these, so the whole workflow runs with the
 toolboxes' real datasets, pipelines and metrics on a machine with no data:
