@@ -8,5 +8,5 @@ model = dict(
         init_cfg=dict(
             _delete_=True,
             type='Pretrained',
-            checkpoint='work_dirs/fd_efficientnet_lite0_sepvit_lite_small_data/iter_1000.pth',  # noqa: E501
+            checkpoint='work_dirs/fd_efficientnet_lite0_sepvit_lite_small_data/iter_2000.pth',  # noqa: E501
             prefix='backbone.')))
