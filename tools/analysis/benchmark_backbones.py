@@ -28,41 +28,28 @@ from functools import partial
 import torch
 from benchmarking import (BASELINE, ONNXRUNTIME_BACKENDS, add_timing_args,
                           comparison_backbones, describe_machine, median,
-                          percentile, timed_rounds, write_csv)
+                          onnxruntime_call, percentile, ratio,
+                          timed_rounds, write_csv)
 
-from mmsepvit.deployment import export_module, inference_session
-from mmsepvit.deployment.onnx_export import INPUT_NAME
 from mmsepvit.cli import run
 
 
-class OnnxRunner:
-    """Calls an exported backbone in onnxruntime like a module."""
-
-    def __init__(self, onnx_file: str, num_threads: int):
-        self.session = inference_session(
-            onnx_file, ['CPUExecutionProvider'], num_threads=num_threads)
-
-    def __call__(self, batch: torch.Tensor):
-        return self.session.run(None, {INPUT_NAME: batch.numpy()})
-
-
-def onnx_runners(models, batch, onnx_dir, backend):
+def onnx_calls(models, batch, onnx_dir, backend):
     """Export every model for ``batch``'s shape as onnxruntime ``backend``
-    wants it (see ``ONNXRUNTIME_BACKENDS``) and load it in onnxruntime;
-    models that fail to export are printed and left out.
+    wants it and return callables running the graphs on ``batch``; models
+    that fail to export are printed and left out.
 
     Static graphs, one per batch size: mmpretrain's Swin-T fixes the batch
     size while tracing, so a graph with a dynamic batch is not possible for
     it.
     """
-    runners = {}
+    calls = {}
     shape = 'x'.join(map(str, batch.shape))
     for name, model in models.items():
         onnx_file = osp.join(onnx_dir, f'{name}_{shape}_{backend}.onnx')
         start = time.perf_counter()
         try:
-            export_module(model, batch, onnx_file,
-                          **ONNXRUNTIME_BACKENDS[backend])
+            calls[name] = onnxruntime_call(model, batch, onnx_file, backend)
         except Exception:  # a finding to report, whatever it is
             print(f'{name} does not export at {shape}:\n'
                   f'{traceback.format_exc(limit=-3)}')
@@ -70,18 +57,13 @@ def onnx_runners(models, batch, onnx_dir, backend):
         print(f'exported {name} at {shape} in '
               f'{time.perf_counter() - start:.0f} s, '
               f'{osp.getsize(onnx_file) / 2**20:.0f} MiB')
-        runners[name] = OnnxRunner(onnx_file, torch.get_num_threads())
-    return runners
+    return calls
 
 
 def runners(models, backend, batch, onnx_dir):
     """Callables running each model on ``batch`` in ``backend``."""
     if backend in ONNXRUNTIME_BACKENDS:
-        return {
-            name: partial(runner, batch)
-            for name, runner in onnx_runners(models, batch, onnx_dir,
-                                             backend).items()
-        }
+        return onnx_calls(models, batch, onnx_dir, backend)
     return {name: partial(model, batch) for name, model in models.items()}
 
 
@@ -95,14 +77,6 @@ def timings(models, backends, batch, iters, warmup, onnx_dir):
              for name, call in runners(models, backend, batch,
                                        onnx_dir).items()}
     return timed_rounds(calls, iters, warmup, batch.device)
-
-
-def ratio(figures, key, reference) -> str:
-    """``figures[key]`` over ``figures[reference]``; blank if the reference
-    was not measured (it did not export, or its backend was not asked)."""
-    if reference not in figures:
-        return ''
-    return f'{figures[key] / figures[reference]:.2f}x'
 
 
 def run_table(title, dense, size, batch_size, args, onnx_dir):

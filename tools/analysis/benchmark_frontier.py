@@ -52,7 +52,8 @@ from typing import Dict, List, Optional, Sequence
 
 import torch
 from benchmarking import (DTYPES, ONNXRUNTIME_BACKENDS, add_timing_args,
-                          describe_machine, mark_fronts, median, percentile,
+                          describe_machine, mark_fronts, median,
+                          onnxruntime_call, percentile, plot_fronts,
                           timed_rounds)
 from mmengine.config import Config
 
@@ -260,25 +261,19 @@ def pytorch_calls(classifier, inputs, dtype, device, compiled):
 
 
 def onnxruntime_calls(classifier, inputs, onnx_dir, backend):
-    """Callables running static ONNX exports of the classifier, as
-    onnxruntime ``backend`` wants them (see ``ONNXRUNTIME_BACKENDS``)."""
-    from mmsepvit.deployment import deploy_graph, export_module
-    from mmsepvit.deployment import inference_session
-    from mmsepvit.deployment.onnx_export import INPUT_NAME
-    calls, sessions = {}, {}
-    for key, batch in inputs.items():
+    """Callables running static ONNX exports of the classifier, one per
+    input shape, as onnxruntime ``backend`` wants them."""
+    from mmsepvit.deployment import deploy_graph
+    graph, by_shape = deploy_graph(classifier), {}
+    for batch in inputs.values():
         shape = 'x'.join(map(str, batch.shape))
-        if shape not in sessions:  # batch size 1: one graph for both
-            path = osp.join(onnx_dir, f'{shape}.onnx')
-            export_module(
-                deploy_graph(classifier), batch, path,
-                **ONNXRUNTIME_BACKENDS[backend])
-            sessions[shape] = inference_session(path,
-                                                ['CPUExecutionProvider'])
-        array = batch.numpy()
-        calls[key] = (
-            lambda s=sessions[shape], a=array: s.run(None, {INPUT_NAME: a}))
-    return calls
+        if shape not in by_shape:  # batch size 1: one graph for both
+            by_shape[shape] = onnxruntime_call(
+                graph, batch, osp.join(onnx_dir, f'{shape}.onnx'), backend)
+    return {
+        key: by_shape['x'.join(map(str, batch.shape))]
+        for key, batch in inputs.items()
+    }
 
 
 def prepared_calls(classifier, inputs, backend, dtype_name, device,
@@ -413,41 +408,6 @@ def measure_in_groups(models, settings, args):
                                     args)
 
 
-def plot(panels, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    from matplotlib import ticker
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(7 * len(panels), 6), squeeze=False)
-    for ax, ((backend, dtype), rows) in zip(axes[0], sorted(panels.items())):
-        front = sorted((r for r in rows if r['on_front']),
-                       key=lambda r: r['latency_ms'])
-        ax.step([r['latency_ms'] for r in front], [r['top1'] for r in front],
-                where='post', color='0.6', zorder=1, label='Pareto front')
-        for row in rows:
-            sepvit = row['family'] == 'SepViT'
-            ax.scatter(row['latency_ms'], row['top1'],
-                       color='tab:red' if sepvit else 'tab:blue',
-                       s=60 if sepvit else 25, zorder=2)
-            ax.annotate(row['model'].split('_')[0], (row['latency_ms'],
-                        row['top1']), fontsize=7, xytext=(3, 3),
-                        textcoords='offset points')
-        ax.set_xscale('log')
-        ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
-        ax.xaxis.set_minor_formatter(ticker.ScalarFormatter())
-        ax.tick_params(axis='x', which='minor', labelsize=7)
-        ax.set_xlabel(f'batch-1 latency, ms ({rows[0]["device"]})')
-        ax.set_ylabel('ImageNet-1k top-1 (%), reported')
-        ax.set_title(f'{backend} {dtype}')
-        ax.grid(alpha=0.3)
-        ax.legend(loc='lower right')
-    first_panel = next(iter(panels.values()))
-    fig.suptitle(first_panel[0]['machine'])
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-
-
 def main():
     args = parse_args()
     if set(ONNXRUNTIME_BACKENDS) & set(args.backends) and (
@@ -489,7 +449,13 @@ def main():
         writer = csv.DictWriter(f, COLUMNS)
         writer.writeheader()
         writer.writerows(rows)
-    plot(panels, osp.join(args.out, 'frontier.png'))
+    plot_fronts(
+        panels, osp.join(args.out, 'frontier.png'), 'top1',
+        (f'batch-1 latency, ms ({args.device})',
+         'ImageNet-1k top-1 (%), reported'),
+        name=lambda row: row['model'].split('_')[0],
+        highlighted=lambda row: row['family'] == 'SepViT',
+        log_latency=True)
     print()
     print('| model | backend | dtype | top-1 | b1 ms (p90) | '
           f'b{args.batch_size} img/s | GFLOPs | on front |')

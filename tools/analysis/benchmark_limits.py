@@ -41,7 +41,7 @@ from functools import partial
 import torch
 from benchmarking import (BASELINE, DTYPES, ActivationMeter, add_timing_args,
                           comparison_backbones, describe_machine, matmul_macs,
-                          median, record_matmuls, square_product,
+                          median, ratio, record_matmuls, square_product,
                           time_matmuls, timed_rounds, write_csv)
 
 from mmsepvit.cli import at_least, run
@@ -90,12 +90,6 @@ def pop_ceiling_rate(seconds):
     """Multiply-accumulates per second of the square product, taken out of
     ``median_seconds(..., with_ceiling=True)``'s result."""
     return SQUARE**3 / seconds.pop(CEILING)
-
-
-def vs_baseline(values, name):
-    if BASELINE not in values:
-        return ''
-    return f'{values[name] / values[BASELINE]:.2f}x'
 
 
 def products_columns(call, seconds, square_rate, args):
@@ -156,9 +150,9 @@ def inference_rows(models, size, batch_size, dtype_name, mode, args,
             dtype=dtype_name,
             mode=mode,
             b1_ms=f'{latency[name] * 1e3:.1f}',
-            b1_vs_swin=vs_baseline(latency, name),
+            b1_vs_swin=ratio(latency, name, BASELINE),
             img_per_s=f'{rate[name]:.2f}',
-            img_per_s_vs_swin=vs_baseline(rate, name),
+            img_per_s_vs_swin=ratio(rate, name, BASELINE),
             **products,
             square_gmac_per_s=f'{square_rate / 1e9:.1f}',
             attention=attention if name == 'SepViT-T' else '')
@@ -212,14 +206,14 @@ def training_rows(models, size, batch_size, dtype_name, args, records):
             dtype=dtype_name,
             mode='eager',
             img_per_s=f'{rate[name]:.2f}',
-            img_per_s_vs_swin=vs_baseline(rate, name),
+            img_per_s_vs_swin=ratio(rate, name, BASELINE),
             **products,
             square_gmac_per_s=f'{square_rate / 1e9:.1f}',
             limit_img_per_s=f'{limit:.2f}',
             limit_vs_swin=(f'{limit / rate[BASELINE]:.2f}x'
                            if BASELINE in rate else ''),
             activation_mib=f'{memory[name]:.0f}',
-            activation_vs_swin=vs_baseline(memory, name),
+            activation_vs_swin=ratio(memory, name, BASELINE),
             cuda_peak_mib=f'{peak[name]:.0f}' if peak else '',
             attention=attention if name == 'SepViT-T' else '')
         print(f'{name:<13}{dtype_name:<6}{row["img_per_s"]:>10}'

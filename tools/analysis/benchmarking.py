@@ -3,8 +3,8 @@
 module; it is no part of the mmsepvit package): their timing options and
 dtypes, interleaved timing rounds, the machine line, the matrix products a
 model runs (to time them alone: the machine's ceiling for that model), the
-activations a training step keeps for its backward pass, the Pareto front
-and the CSV rows."""
+activations a training step keeps for its backward pass, onnxruntime calls
+of an exported graph, the Pareto front, its plot and the CSV rows."""
 import argparse
 import csv
 import os
@@ -121,6 +121,14 @@ def timed_rounds(calls: Dict[str, Callable[[], object]],
             synchronize(device)
             times[name].append(time.perf_counter() - start)
     return times
+
+
+def ratio(values: Dict, key, reference) -> str:
+    """``values[key] / values[reference]`` as ``'1.23x'``; blank if the
+    reference was not measured (it did not export, or was not asked for)."""
+    if reference not in values:
+        return ''
+    return f'{values[key] / values[reference]:.2f}x'
 
 
 def percentile(values: List[float], share: float) -> float:
@@ -285,6 +293,21 @@ class ActivationMeter:
         return sum(self.storages.values())
 
 
+def onnxruntime_call(module: nn.Module, batch: torch.Tensor, path: str,
+                     backend: str) -> Callable[[], object]:
+    """Export ``module`` for ``batch``'s shape to ``path`` as onnxruntime
+    ``backend`` wants it (:data:`ONNXRUNTIME_BACKENDS`) and return a call
+    running the graph on ``batch`` in a CPU session with PyTorch's number
+    of threads, so that both backends use the same cores."""
+    from mmsepvit.deployment import export_module, inference_session
+    from mmsepvit.deployment.onnx_export import INPUT_NAME
+    export_module(module, batch, path, **ONNXRUNTIME_BACKENDS[backend])
+    session = inference_session(
+        path, ['CPUExecutionProvider'], num_threads=torch.get_num_threads())
+    feed = {INPUT_NAME: batch.cpu().numpy()}
+    return lambda: session.run(None, feed)
+
+
 def write_csv(filename: str, rows: Sequence[dict]) -> None:
     """The rows a benchmark printed, one dict each, as a CSV file whose
     columns are the keys in their first appearance's order."""
@@ -353,3 +376,45 @@ def mark_fronts(rows: Sequence[dict], metric: str) -> Dict[tuple, list]:
         for row, on_front in zip(panel, front):
             row['on_front'] = on_front
     return panels
+
+
+def plot_fronts(panels: Dict[tuple, list], path: str, metric: str,
+                axes_titles: Tuple[str, str], name: Callable[[dict], str],
+                highlighted: Callable[[dict], bool],
+                log_latency: bool = False) -> None:
+    """Draw :func:`mark_fronts`' panels side by side to ``path``: each row's
+    ``metric`` against its batch-1 latency (``latency_ms``), labelled with
+    its ``name``, the Pareto front stepped, ``highlighted`` rows (SepViT) in
+    red, rows off the front as crosses, the machine as title."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from matplotlib import ticker
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(7 * len(panels), 6), squeeze=False)
+    for ax, ((backend, dtype), rows) in zip(axes[0], sorted(panels.items())):
+        front = sorted((r for r in rows if r['on_front']),
+                       key=lambda r: r['latency_ms'])
+        ax.step([r['latency_ms'] for r in front], [r[metric] for r in front],
+                where='post', color='0.6', zorder=1, label='Pareto front')
+        for row in rows:
+            red = highlighted(row)
+            point = (row['latency_ms'], row[metric])
+            ax.scatter(*point, color='tab:red' if red else 'tab:blue',
+                       marker='o' if row['on_front'] else 'x',
+                       s=60 if red else 30, zorder=2)
+            ax.annotate(name(row), point, fontsize=7,
+                        xytext=(3, 3), textcoords='offset points')
+        if log_latency:
+            ax.set_xscale('log')
+            ax.xaxis.set_major_formatter(ticker.ScalarFormatter())
+            ax.xaxis.set_minor_formatter(ticker.ScalarFormatter())
+            ax.tick_params(axis='x', which='minor', labelsize=7)
+        ax.set(xlabel=axes_titles[0], ylabel=axes_titles[1],
+               title=f'{backend} {dtype}')
+        ax.grid(alpha=0.3)
+        ax.legend(loc='lower right')
+    fig.suptitle(f'{rows[0]["machine"]}; red: SepViT', fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -44,7 +44,7 @@ from contextlib import nullcontext
 import torch
 from benchmarking import (DTYPES, ONNXRUNTIME_BACKENDS, add_timing_args,
                           describe_machine, mark_fronts, median, percentile,
-                          timed_rounds)
+                          plot_fronts, timed_rounds)
 from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
@@ -257,36 +257,6 @@ def earlier_metrics(path):
                 float(row['value']) for row in csv.DictReader(f)}
 
 
-def plot(panels, metric, path):
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(6 * len(panels), 5), squeeze=False)
-    for ax, ((backend, dtype), rows) in zip(axes[0], sorted(panels.items())):
-        front = sorted((r for r in rows if r['on_front']),
-                       key=lambda r: r['latency_ms'])
-        ax.step([r['latency_ms'] for r in front],
-                [r['value'] for r in front],
-                where='post', color='0.6', zorder=1, label='Pareto front')
-        for row in rows:
-            ax.scatter(row['latency_ms'], row['value'],
-                       color='tab:red' if row['sepvit'] else 'tab:blue',
-                       marker='o' if row['on_front'] else 'x',
-                       s=60 if row['sepvit'] else 35, zorder=2)
-            ax.annotate(row['name'], (row['latency_ms'], row['value']),
-                        fontsize=7, xytext=(3, 3), textcoords='offset points')
-        ax.set_xlabel('batch-1 latency, ms (whole model)')
-        ax.set_ylabel(metric)
-        ax.set_title(f'{backend} {dtype}')
-        ax.grid(alpha=0.3)
-        ax.legend(loc='lower right')
-    fig.suptitle(f'{rows[0]["machine"]}; red: SepViT', fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def main():
     args = parse_args()
     names = args.name or [
@@ -360,7 +330,10 @@ def main():
         writer.writeheader()
         writer.writerows(rows)
     png_path = osp.join(args.out, 'task_frontier.png')
-    plot(panels, metric, png_path)
+    plot_fronts(panels, png_path, 'value',
+                ('batch-1 latency, ms (whole model)', metric),
+                name=lambda row: row['name'],
+                highlighted=lambda row: row['sepvit'])
     print(f'\n{machine}\n')
     print(f'| model | backend | dtype | {metric} | b1 ms (p90) | backbone '
           f'ms | b{args.batch_size} img/s | params M | on front |')
