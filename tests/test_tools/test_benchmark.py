@@ -6,6 +6,8 @@ and limits would be made up."""
 import csv
 import os
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -110,6 +112,49 @@ def test_machine_says_what_bf16_speed_depends_on():
     assert f'AVX-512 BF16: {bf16}' in described, described
     assert f'AMX: {amx}' in described, described
     assert f'{torch.get_num_threads()} threads' in described
+
+
+# Convolutions of 400 widths, in two rounds: more oneDNN kernels than its
+# default cache keeps, returned to as the timing rounds return to a model.
+_TWO_ROUNDS = """
+import sys
+import torch
+if {with_benchmarking}:
+    sys.path.insert(0, {folder!r})
+    import benchmarking
+convs = [torch.nn.Conv2d(c, c, 3, padding=1) for c in range(16, 416)]
+with torch.no_grad():
+    for _ in range(2):
+        for conv in convs:
+            conv(torch.randn(1, conv.in_channels, 12, 12))
+"""
+
+
+def _kernels_created(with_benchmarking):
+    """The oneDNN kernels that a fresh process running ``_TWO_ROUNDS``
+    created (did not find in its cache), each as oneDNN describes it."""
+    env = {k: v for k, v in os.environ.items()
+           if k != 'ONEDNN_PRIMITIVE_CACHE_CAPACITY'}
+    script = _TWO_ROUNDS.format(with_benchmarking=with_benchmarking,
+                                folder=str(REPO / 'tools' / 'analysis'))
+    result = subprocess.run([sys.executable, '-c', script],
+                            capture_output=True, text=True, check=True,
+                            env=dict(env, ONEDNN_VERBOSE='profile_create'))
+    # The last field is the time the creation took.
+    return [line.rsplit(',', 1)[0] for line in result.stdout.splitlines()
+            if 'create:cache_miss' in line]
+
+
+@pytest.mark.slow
+def test_timed_models_keep_their_kernels_across_rounds():
+    # A model returned to after the others ran creates no kernel again: its
+    # first call of a round costs what its other calls cost.
+    created = _kernels_created(with_benchmarking=True)
+    assert len(created) > 1024
+    assert len(set(created)) == len(created)
+    # With oneDNN's default cache, the second round creates them again.
+    default = _kernels_created(with_benchmarking=False)
+    assert len(default) > len(set(default))
 
 
 def rounding(printed: str) -> float:

@@ -23,6 +23,14 @@ from mmsepvit.utils.cpu_features import cpu_flags, cpu_name
 
 aten = torch.ops.aten
 
+# Interleaved rounds cycle through every model. With more kernels than
+# oneDNN's primitive cache holds (1024 by default), each model's first call
+# of a round re-creates what the other models evicted (six segmentors timed
+# together: 10-40 ms more a call of a 45-110 ms model), a cost that a process
+# serving one model never pays. oneDNN reads the capacity when it first
+# creates a kernel, so it is set before any model runs.
+os.environ.setdefault('ONEDNN_PRIMITIVE_CACHE_CAPACITY', '16384')
+
 DTYPES = dict(fp32=torch.float32, bf16=torch.bfloat16, fp16=torch.float16)
 # What SepViT-T is compared with: ratios are given to it.
 BASELINE = 'Swin-T'
