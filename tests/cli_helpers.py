@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from unittest import mock
 
 import torch
 
@@ -146,13 +147,17 @@ start_tool = WARM.start
 def import_tool(path):
     """A tool script as a module (its ``main`` not run), to test its
     functions with parts replaced; its folder is on ``sys.path`` while it
-    loads, as when it runs, for the modules beside it that it imports."""
+    loads, as when it runs, for the modules beside it that it imports.
+    What it sets in ``os.environ`` for its own run (the benchmarks' kernel
+    cache) does not stay for the other tests."""
     folder = str(Path(path).resolve().parent)
     sys.path.insert(0, folder)
     try:
-        spec = importlib.util.spec_from_file_location(Path(path).stem, path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        with mock.patch.dict(os.environ):
+            spec = importlib.util.spec_from_file_location(
+                Path(path).stem, path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
     finally:
         sys.path.remove(folder)
     return module
