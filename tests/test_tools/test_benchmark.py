@@ -132,11 +132,12 @@ with torch.no_grad():
 """
 
 
-def _kernels_created(with_benchmarking):
+def _kernels_created(with_benchmarking, **env):
     """The oneDNN kernels that a fresh process running ``_TWO_ROUNDS``
-    created (did not find in its cache), each as oneDNN describes it."""
-    env = {k: v for k, v in os.environ.items()
-           if k != 'ONEDNN_PRIMITIVE_CACHE_CAPACITY'}
+    (with ``env`` added) created (did not find in its cache), each as oneDNN
+    describes it."""
+    env = dict({k: v for k, v in os.environ.items()
+                if k != 'ONEDNN_PRIMITIVE_CACHE_CAPACITY'}, **env)
     script = _TWO_ROUNDS.format(with_benchmarking=with_benchmarking,
                                 folder=str(REPO / 'tools' / 'analysis'))
     result = subprocess.run([sys.executable, '-c', script],
@@ -157,6 +158,10 @@ def test_timed_models_keep_their_kernels_across_rounds():
     # With oneDNN's default cache, the second round creates them again.
     default = _kernels_created(with_benchmarking=False)
     assert len(default) > len(set(default))
+    # A size the user sets is the one used.
+    own = _kernels_created(with_benchmarking=True,
+                           ONEDNN_PRIMITIVE_CACHE_CAPACITY='1024')
+    assert len(own) > len(set(own))
 
 
 def rounding(printed: str) -> float:
