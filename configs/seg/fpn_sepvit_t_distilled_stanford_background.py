@@ -7,5 +7,5 @@ model = dict(
         arch='tiny',
         drop_path_rate=0.2,
         init_cfg=dict(
-            checkpoint='work_dirs/fd_efficientnet_lite0_sepvit_t_small_data/iter_2000.pth')),  # noqa: E501
+            checkpoint='work_dirs/fd_efficientnet_lite0_sepvit_t_small_data/iter_4000.pth')),  # noqa: E501
     neck=dict(in_channels=[96, 192, 384, 768]))
