@@ -3,7 +3,9 @@
 runs one inference step on a tiny input; one training step too, except for
 the S and B variants, whose models differ from T's only in widths and depths
 (their channels against the necks and heads are checked by building and
-running them)."""
+running them). A checkpoint a config starts from is the one its own config
+writes."""
+import re
 from pathlib import Path
 
 import pytest
@@ -154,3 +156,29 @@ def test_config_trains_and_predicts_one_step(config, tmp_path):
     assert len(predictions) == 2
     assert all(FACTS[cfg.default_scope].prediction_field in p
                for p in predictions)
+
+
+CHECKPOINT_OF_CONFIG = re.compile(
+    r'work_dirs/(\w+)/(iter|epoch)_(\d+)\.pth')
+
+
+def _final_checkpoint(config_name):
+    """What ``tools/train.py`` leaves last in ``work_dirs/<config_name>``
+    when the config runs unchanged: ``(unit, number)``."""
+    paths = list((REPO / 'configs').rglob(f'{config_name}.py'))
+    assert len(paths) == 1, f'no config writes work_dirs/{config_name}'
+    train_cfg = Config.fromfile(paths[0]).train_cfg
+    if train_cfg.get('max_iters') is not None:
+        return 'iter', train_cfg.max_iters
+    return 'epoch', train_cfg.max_epochs
+
+
+@pytest.mark.parametrize('config', CONFIGS)
+def test_default_checkpoints_are_what_their_configs_write(config):
+    """A config that starts from another config's checkpoint names the one
+    that config's own schedule ends with (the distilled or pretrained
+    backbone, a task teacher), so that the documented chain of commands
+    runs without options."""
+    text = repr(Config.fromfile(REPO / config).to_dict())
+    for name, unit, number in CHECKPOINT_OF_CONFIG.findall(text):
+        assert _final_checkpoint(name) == (unit, int(number)), (config, name)
