@@ -5,6 +5,8 @@ the S and B variants, whose models differ from T's only in widths and depths
 (their channels against the necks and heads are checked by building and
 running them). A checkpoint a config starts from is the one its own config
 writes."""
+import copy
+import functools
 import re
 from pathlib import Path
 
@@ -33,6 +35,17 @@ PEERS = {
 }
 
 
+@functools.cache
+def _loaded(path):
+    return Config.fromfile(path)
+
+
+def load_config(path):
+    """The config at ``path``, parsed once for all the tests here (a
+    second of each test on 2 cores); a copy the caller may change."""
+    return copy.deepcopy(_loaded(Path(path).resolve()))
+
+
 def test_every_host_toolbox_has_configs():
     assert {Path(c).parts[1] for c in CONFIGS} == set(CONFIG_FOLDERS)
 
@@ -52,7 +65,7 @@ def _tiny_model_cfg(cfg, tmp_path):
         task_model.data_preprocessor.size = (64, 64)
     if 'teacher' in model:
         if isinstance(model.teacher, str):  # a config file: its model
-            teacher_cfg = Config.fromfile(model.teacher)
+            teacher_cfg = load_config(model.teacher)
             model.teacher = _tiny_model_cfg(teacher_cfg, tmp_path)
         teacher = MODELS.build(model.teacher)
         prefix = model.get('teacher_prefix', '')
@@ -115,7 +128,7 @@ def _det_batch(num_classes):
 
 @pytest.mark.parametrize('config', CONFIGS)
 def test_config_trains_and_predicts_one_step(config, tmp_path):
-    cfg = Config.fromfile(REPO / config)
+    cfg = load_config(REPO / config)
     assert cfg.custom_imports.imports == ['mmsepvit']
     assert cfg.default_scope in HOSTS
     host = HOSTS[cfg.default_scope]
@@ -167,7 +180,7 @@ def _final_checkpoint(config_name):
     when the config runs unchanged: ``(unit, number)``."""
     paths = list((REPO / 'configs').rglob(f'{config_name}.py'))
     assert len(paths) == 1, f'no config writes work_dirs/{config_name}'
-    train_cfg = Config.fromfile(paths[0]).train_cfg
+    train_cfg = load_config(paths[0]).train_cfg
     if train_cfg.get('max_iters') is not None:
         return 'iter', train_cfg.max_iters
     return 'epoch', train_cfg.max_epochs
@@ -179,6 +192,6 @@ def test_default_checkpoints_are_what_their_configs_write(config):
     that config's own schedule ends with (the distilled or pretrained
     backbone, a task teacher), so that the documented chain of commands
     runs without options."""
-    text = repr(Config.fromfile(REPO / config).to_dict())
+    text = repr(load_config(REPO / config).to_dict())
     for name, unit, number in CHECKPOINT_OF_CONFIG.findall(text):
         assert _final_checkpoint(name) == (unit, int(number)), (config, name)
